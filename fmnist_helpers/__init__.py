@@ -1,0 +1,83 @@
+"""Verified Fashion-MNIST loading, models, training, evaluation and plots for the book."""
+
+from .data import (
+    CLASS_NAMES,
+    DEBIAN_DATA_DIR,
+    FILES,
+    DatasetError,
+    find_data_dir,
+    keras_cache_dir,
+    load_data,
+)
+from .evaluation import (
+    classification_report_table,
+    confusion_matrix_table,
+    load_trained_model,
+    most_confused_pairs,
+    predict_image,
+    predictions_table,
+    top_predictions,
+)
+from .models import INPUT_SHAPE, build_fast_cnn, build_mlp, build_seed_cnn, count_params
+from .plotting import (
+    plot_class_means,
+    plot_confusion_matrix,
+    plot_history,
+    plot_image_grid,
+    plot_misclassified,
+    plot_pixel_histogram,
+    plot_probabilities,
+)
+from .preprocessing import add_channel_axis, one_hot, preprocess_images, scale_pixels, split_validation
+from .training import (
+    OPTIMIZERS,
+    EpochLogger,
+    load_history,
+    make_optimizer,
+    save_history,
+    seed_everything,
+    train_model,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CLASS_NAMES",
+    "DEBIAN_DATA_DIR",
+    "FILES",
+    "INPUT_SHAPE",
+    "OPTIMIZERS",
+    "DatasetError",
+    "EpochLogger",
+    "add_channel_axis",
+    "build_fast_cnn",
+    "build_mlp",
+    "build_seed_cnn",
+    "classification_report_table",
+    "confusion_matrix_table",
+    "count_params",
+    "find_data_dir",
+    "keras_cache_dir",
+    "load_data",
+    "load_history",
+    "load_trained_model",
+    "make_optimizer",
+    "most_confused_pairs",
+    "one_hot",
+    "plot_class_means",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_image_grid",
+    "plot_misclassified",
+    "plot_pixel_histogram",
+    "plot_probabilities",
+    "predict_image",
+    "predictions_table",
+    "preprocess_images",
+    "save_history",
+    "scale_pixels",
+    "seed_everything",
+    "split_validation",
+    "top_predictions",
+    "train_model",
+]

@@ -1,0 +1,38 @@
+"""Command line: ``python -m fmnist_helpers data`` finds or fetches and verifies the data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .data import DatasetError, find_data_dir, load_data
+
+
+def _data(args: argparse.Namespace) -> int:
+    paths = find_data_dir(args.data_dir, download=not args.no_download)
+    (x_train, _), (x_test, _) = load_data(args.data_dir, download=False)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    print(f"verified: {len(x_train)} training and {len(x_test)} test images")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m fmnist_helpers", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    data = commands.add_parser("data", help="find or fetch the data set, verify it, print where it is")
+    data.add_argument("--data-dir", help="folder holding the four .gz files (default: search)")
+    data.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    data.set_defaults(run=_data)
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,358 @@
+"""Find, fetch, verify and parse the Fashion-MNIST files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "CLASS_NAMES",
+    "DEBIAN_DATA_DIR",
+    "DatasetError",
+    "FILES",
+    "MIRRORS",
+    "find_data_dir",
+    "keras_cache_dir",
+    "load_data",
+    "parse_idx",
+]
+
+#: The ten class names in label order, as Fashion-MNIST defines them.
+CLASS_NAMES: tuple[str, ...] = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+#: Where Debian's ``dataset-fashion-mnist`` package installs the files.
+DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+#: Official mirrors, tried in order. Keras' own loader uses the first.
+MIRRORS: tuple[str, ...] = (
+    "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+)
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One of the four official files, and how to recognise it."""
+
+    name: str
+    shape: tuple[int, ...]
+    sha256: str  # of the decompressed IDX bytes
+    gz_md5: str  # of the official .gz (Debian re-compresses, so only for downloads)
+
+    @property
+    def magic(self) -> int:
+        """The IDX magic number: unsigned bytes, then the number of dimensions."""
+        return 0x0800 + len(self.shape)
+
+    @property
+    def num_bytes(self) -> int:
+        """Size of the decompressed file: header plus one byte per value."""
+        return 4 + 4 * len(self.shape) + int(np.prod(self.shape))
+
+
+#: The four files, their shapes and hashes: the one place that knows them.
+FILES: dict[str, DataFile] = {
+    file.name: file
+    for file in (
+        DataFile(
+            "train-images-idx3-ubyte.gz",
+            (60000, 28, 28),
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        ),
+        DataFile(
+            "train-labels-idx1-ubyte.gz",
+            (60000,),
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "25c81989df183df01b3e8a0aad5dffbe",
+        ),
+        DataFile(
+            "t10k-images-idx3-ubyte.gz",
+            (10000, 28, 28),
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "bef4ecab320f06d8554ea6380940ec79",
+        ),
+        DataFile(
+            "t10k-labels-idx1-ubyte.gz",
+            (10000,),
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+            "bb300cfdad3c16e7a12a480ee83cd310",
+        ),
+    )
+}
+
+_HOW_TO_GET = (
+    "To fix: set FMNIST_DATA_DIR to a folder holding the four .gz files, "
+    "or install Debian's package (apt-get install dataset-fashion-mnist), "
+    "or connect to the internet and retry"
+)
+
+
+class DatasetError(OSError):
+    """A Fashion-MNIST file is missing, unreadable or not what it should be."""
+
+
+def keras_cache_dir() -> Path:
+    """Return the folder where Keras' ``fashion_mnist.load_data()`` keeps its files.
+
+    Returns
+    -------
+    Path
+        ``$KERAS_HOME/datasets/fashion-mnist``, or ``~/.keras/datasets/fashion-mnist``
+        when ``KERAS_HOME`` is not set.
+    """
+    keras_home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
+    return Path(keras_home) / "datasets" / "fashion-mnist"
+
+
+def _candidate_dirs(data_dir: str | os.PathLike[str] | None) -> tuple[list[Path], bool]:
+    """Return the folders to search, and whether a download may fill the gaps."""
+    if data_dir is not None:
+        return [Path(data_dir)], False
+    if os.environ.get("FMNIST_DATA_DIR"):
+        return [Path(os.environ["FMNIST_DATA_DIR"])], False
+    return [keras_cache_dir(), DEBIAN_DATA_DIR], True
+
+
+def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
+    """Parse decompressed IDX bytes into a uint8 array, checking the header.
+
+    Parameters
+    ----------
+    raw
+        The decompressed bytes of an IDX file.
+    expected
+        The entry of :data:`FILES` this file should match.
+    path
+        Where the bytes came from; used in error messages only.
+
+    Returns
+    -------
+    numpy.ndarray
+        A read-only uint8 array of ``expected.shape``.
+
+    Raises
+    ------
+    DatasetError
+        If the magic number, the dimensions, the item count or the length is wrong.
+    """
+    fix = f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+    if len(raw) < 4:
+        raise DatasetError(
+            f"{path}: {len(raw)} bytes is too short for an IDX header; "
+            f"expected {expected.num_bytes} bytes. To fix: {fix}"
+        )
+    magic = int.from_bytes(raw[:4], "big")
+    if magic != expected.magic:
+        raise DatasetError(
+            f"{path}: magic number {magic:#010x}, expected {expected.magic:#010x} "
+            f"(unsigned bytes, {len(expected.shape)} dimensions). "
+            f"This is not the IDX file it is named for. To fix: {fix}"
+        )
+    header_len = 4 + 4 * len(expected.shape)
+    if len(raw) < header_len:
+        raise DatasetError(
+            f"{path}: header is cut short at {len(raw)} bytes, expected {header_len}. "
+            f"To fix: {fix}"
+        )
+    shape = tuple(
+        int.from_bytes(raw[offset : offset + 4], "big") for offset in range(4, header_len, 4)
+    )
+    if shape != expected.shape:
+        raise DatasetError(
+            f"{path}: header says shape {shape}, expected {expected.shape} "
+            f"({expected.shape[0]} items). To fix: {fix}"
+        )
+    if len(raw) != expected.num_bytes:
+        raise DatasetError(
+            f"{path}: {len(raw)} bytes after decompression, expected {expected.num_bytes} "
+            f"for shape {expected.shape}. To fix: {fix}"
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(expected.shape)
+
+
+def _read_verified(path: Path, expected: DataFile) -> np.ndarray:
+    """Decompress, parse and hash-check one file."""
+    fix = f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except gzip.BadGzipFile as error:
+        raise DatasetError(
+            f"{path}: not a gzip file ({error}); expected the gzip-compressed IDX file "
+            f"{expected.name}. To fix: {fix}"
+        ) from error
+    except (EOFError, zlib.error) as error:
+        raise DatasetError(
+            f"{path}: the gzip stream is truncated or corrupt ({error}); expected "
+            f"{expected.num_bytes} bytes after decompression. To fix: {fix}"
+        ) from error
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot be read ({error}). To fix: {fix}") from error
+    array = parse_idx(raw, expected, path)
+    digest = hashlib.sha256(raw).hexdigest()
+    if digest != expected.sha256:
+        raise DatasetError(
+            f"{path}: well-formed IDX file but its content has SHA-256 {digest}, "
+            f"expected {expected.sha256} (the official {expected.name}). To fix: {fix}"
+        )
+    return array
+
+
+def _download(expected: DataFile, target_dir: Path) -> Path:
+    """Fetch one file with Keras' ``get_file`` into a temporary folder, verify, move.
+
+    Nothing lands in ``target_dir`` unless it passed every check.
+    """
+    from keras.utils import get_file  # Keras is heavy: import only when downloading
+
+    try:
+        target_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DatasetError(
+            f"{expected.name} is missing and cannot be downloaded into {target_dir} ({error}). "
+            f"To fix: set KERAS_HOME to a writable folder, or: {_HOW_TO_GET[len('To fix: '):]}."
+        ) from error
+    failures = []
+    for mirror in MIRRORS:
+        staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target_dir))
+        try:
+            fetched = Path(
+                get_file(
+                    expected.name,
+                    origin=mirror + expected.name,
+                    file_hash=expected.gz_md5,
+                    hash_algorithm="md5",
+                    cache_dir=str(staging),
+                    cache_subdir="",
+                )
+            )
+            _read_verified(fetched, expected)
+            final = target_dir / expected.name
+            os.replace(fetched, final)
+            return final
+        except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - report and move on
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            failures.append(f"{mirror}{expected.name}: {error}")
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    raise DatasetError(
+        f"{expected.name} is not in {target_dir} and could not be downloaded "
+        f"(tried {len(MIRRORS)} mirrors):\n  " + "\n  ".join(failures) + f"\n{_HOW_TO_GET}."
+    )
+
+
+def find_data_dir(
+    data_dir: str | os.PathLike[str] | None = None, download: bool = True
+) -> dict[str, Path]:
+    """Locate each of the four files, downloading what is missing where allowed.
+
+    The search order is:
+
+    1. ``data_dir``, when given (nothing else is searched);
+    2. the environment variable ``FMNIST_DATA_DIR``, when set (nothing else is searched);
+    3. Keras' cache, ``$KERAS_HOME/datasets/fashion-mnist`` (default ``~/.keras``);
+    4. Debian's ``/usr/share/datasets/fashion-mnist`` (package ``dataset-fashion-mnist``);
+    5. a download from the official mirrors into Keras' cache, so that Keras' own
+       ``keras.datasets.fashion_mnist.load_data()`` works offline afterwards too.
+
+    Parameters
+    ----------
+    data_dir
+        A folder holding the four ``.gz`` files. Overrides every other place.
+    download
+        Whether step 5 may run.
+
+    Returns
+    -------
+    dict[str, Path]
+        The path of each file, keyed by its official name. Not yet verified.
+
+    Raises
+    ------
+    DatasetError
+        If a file is found nowhere and cannot be downloaded.
+    """
+    dirs, may_download = _candidate_dirs(data_dir)
+    paths: dict[str, Path] = {}
+    for name, expected in FILES.items():
+        found = next((folder / name for folder in dirs if (folder / name).is_file()), None)
+        if found is None and may_download and download:
+            found = _download(expected, keras_cache_dir())
+        if found is None:
+            searched = ", ".join(str(folder) for folder in dirs)
+            raise DatasetError(
+                f"{name} not found; searched {searched}"
+                f"{'' if may_download else ' only, as asked'}"
+                f"{' (downloads are off)' if may_download and not download else ''}. "
+                f"Expected the four files {', '.join(FILES)}. {_HOW_TO_GET}."
+            )
+        paths[name] = found
+    return paths
+
+
+def load_data(
+    data_dir: str | os.PathLike[str] | None = None, download: bool = True
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Load Fashion-MNIST, verified: a drop-in for ``keras.datasets.fashion_mnist.load_data()``.
+
+    Every file is decompressed, its IDX header checked and its content compared with the
+    official SHA-256 hash. See :func:`find_data_dir` for where the files are looked for.
+
+    Parameters
+    ----------
+    data_dir
+        A folder holding the four ``.gz`` files; by default they are searched for.
+    download
+        Whether a missing file may be downloaded into Keras' cache.
+
+    Returns
+    -------
+    tuple
+        ``(x_train, y_train), (x_test, y_test)``: uint8 arrays of shapes
+        ``(60000, 28, 28)``, ``(60000,)``, ``(10000, 28, 28)`` and ``(10000,)``.
+
+    Raises
+    ------
+    DatasetError
+        If a file is missing, truncated, not gzip, malformed or not the official content.
+
+    Examples
+    --------
+    >>> (x_train, y_train), (x_test, y_test) = load_data()  # doctest: +SKIP
+    >>> x_train.shape
+    (60000, 28, 28)
+    """
+    paths = find_data_dir(data_dir, download=download)
+    arrays = {name: _read_verified(path, FILES[name]) for name, path in paths.items()}
+    splits = []
+    for prefix in ("train", "t10k"):
+        images_name, labels_name = f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
+        images, labels = arrays[images_name], arrays[labels_name]
+        if len(images) != len(labels):
+            raise DatasetError(
+                f"{paths[images_name]} holds {len(images)} images but {paths[labels_name]} "
+                f"holds {len(labels)} labels; expected one label per image. To fix: take "
+                f"both files from the same source."
+            )
+        splits.append((images, labels))
+    return splits[0], splits[1]

@@ -1,0 +1,265 @@
+"""Pictures of the data, the training run and the model's mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+
+from .data import CLASS_NAMES
+
+__all__ = [
+    "plot_class_means",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_image_grid",
+    "plot_misclassified",
+    "plot_pixel_histogram",
+    "plot_probabilities",
+]
+
+
+def _axes_grid(nrows: int, ncols: int, axes: np.ndarray | None, size: float = 1.6) -> np.ndarray:
+    if axes is None:
+        _, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15))
+    return np.asarray(axes).reshape(nrows, ncols)
+
+
+def plot_image_grid(
+    images: np.ndarray,
+    labels: Sequence[int] | np.ndarray | None = None,
+    *,
+    titles: Sequence[str] | None = None,
+    nrows: int = 2,
+    ncols: int = 5,
+    class_names: Sequence[str] = CLASS_NAMES,
+    axes: np.ndarray | None = None,
+) -> np.ndarray:
+    """Show images in a grid, each captioned with its class name (the seed's 2x5 grid).
+
+    Parameters
+    ----------
+    images
+        At least ``nrows * ncols`` images, ``(n, 28, 28)`` or ``(n, 28, 28, 1)``.
+    labels
+        Integer labels for the captions; ignored where ``titles`` is given.
+    titles
+        Captions to use instead of class names.
+    nrows, ncols
+        Shape of the grid.
+    class_names
+        Names in label order.
+    axes
+        ``nrows * ncols`` axes to draw into; a new figure when ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The axes, shape ``(nrows, ncols)``.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer images than cells.
+    """
+    cells = nrows * ncols
+    if len(images) < cells:
+        raise ValueError(f"a {nrows}x{ncols} grid needs {cells} images, got {len(images)}")
+    grid = _axes_grid(nrows, ncols, axes)
+    for index, ax in enumerate(grid.flat):
+        ax.imshow(np.squeeze(images[index]), cmap="gray_r")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[index], fontsize=9)
+        elif labels is not None:
+            ax.set_title(class_names[int(labels[index])], fontsize=9)
+    return grid
+
+
+def plot_class_means(
+    images: np.ndarray, labels: np.ndarray, class_names: Sequence[str] = CLASS_NAMES
+) -> np.ndarray:
+    """Show the mean image of each class: the "average" shirt, shoe, bag...
+
+    Parameters
+    ----------
+    images
+        ``(n, 28, 28)`` images.
+    labels
+        Integer labels.
+    class_names
+        Names in label order.
+
+    Returns
+    -------
+    numpy.ndarray
+        The axes of a 2x5 grid.
+    """
+    means = np.stack([images[labels == label].mean(axis=0) for label in range(len(class_names))])
+    return plot_image_grid(means, range(len(class_names)), class_names=class_names)
+
+
+def plot_pixel_histogram(images: np.ndarray, ax: Axes | None = None, bins: int = 64) -> Axes:
+    """Plot the distribution of pixel intensities, on a log scale (most pixels are 0).
+
+    Parameters
+    ----------
+    images
+        Any array of pixel values.
+    ax
+        Axes to draw into; a new figure when ``None``.
+    bins
+        Number of histogram bins.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3))
+    ax.hist(np.ravel(images), bins=bins, color="tab:blue")
+    ax.set_yscale("log")
+    ax.set_xlabel("pixel value")
+    ax.set_ylabel("number of pixels")
+    return ax
+
+
+def plot_history(
+    history: keras.callbacks.History | dict[str, list[float]] | pd.DataFrame,
+    axes: Sequence[Axes] | None = None,
+) -> Sequence[Axes]:
+    """Plot loss and accuracy per epoch, training beside validation.
+
+    Parameters
+    ----------
+    history
+        What ``model.fit`` returned, its ``.history`` dict, or :func:`load_history`'s table.
+    axes
+        Two axes (loss, accuracy); a new figure when ``None``.
+
+    Returns
+    -------
+    sequence of Axes
+        The loss and the accuracy axes.
+    """
+    if isinstance(history, keras.callbacks.History):
+        history = history.history
+    table = pd.DataFrame(history)
+    epochs = np.arange(1, len(table) + 1)
+    if axes is None:
+        _, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, metric in zip(axes, ("loss", "accuracy")):
+        ax.plot(epochs, table[metric], marker="o", label="training")
+        if f"val_{metric}" in table:
+            ax.plot(epochs, table[f"val_{metric}"], marker="o", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(metric)
+        ax.set_title(metric.capitalize())
+        ax.legend()
+    return axes
+
+
+def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap_kws: Any) -> Axes:
+    """Draw a confusion matrix table as an annotated seaborn heatmap.
+
+    Counts are shown as integers, normalized tables (values up to 1) as percentages.
+
+    Parameters
+    ----------
+    table
+        From :func:`~fmnist_helpers.confusion_matrix_table`.
+    ax
+        Axes to draw into; a new figure when ``None``.
+    **heatmap_kws
+        Passed on to ``seaborn.heatmap``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 6.5))
+    normalized = table.to_numpy().max() <= 1
+    options = {"annot": True, "fmt": ".0%" if normalized else "d", "cmap": "Blues", "cbar": False}
+    sns.heatmap(table, ax=ax, **{**options, **heatmap_kws})
+    ax.set_title("Confusion matrix" + (" (share of each actual class)" if normalized else ""))
+    return ax
+
+
+def plot_misclassified(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    nrows: int = 2,
+    ncols: int = 5,
+    class_names: Sequence[str] = CLASS_NAMES,
+) -> np.ndarray:
+    """Show the first misclassified images, captioned "true -> predicted".
+
+    Parameters
+    ----------
+    images
+        The evaluated images.
+    y_true, y_pred
+        Integer labels.
+    nrows, ncols
+        Shape of the grid.
+    class_names
+        Names in label order.
+
+    Returns
+    -------
+    numpy.ndarray
+        The axes of the grid.
+    """
+    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[: nrows * ncols]
+    titles = [f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}" for i in wrong]
+    return plot_image_grid(images[wrong], titles=titles, nrows=nrows, ncols=ncols)
+
+
+def plot_probabilities(
+    probabilities: np.ndarray,
+    true_label: int | None = None,
+    ax: Axes | None = None,
+    class_names: Sequence[str] = CLASS_NAMES,
+) -> Axes:
+    """Draw one image's predicted probabilities as horizontal bars.
+
+    The predicted class is drawn in blue; the true class, when given and different,
+    in red.
+
+    Parameters
+    ----------
+    probabilities
+        One probability per class.
+    true_label
+        The correct class, if known.
+    ax
+        Axes to draw into; a new figure when ``None``.
+    class_names
+        Names in label order.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 3))
+    colors = np.array(["lightgray"] * len(class_names), dtype=object)
+    if true_label is not None:
+        colors[true_label] = "tab:red"
+    colors[int(np.argmax(probabilities))] = "tab:blue"
+    ax.barh(range(len(class_names)), probabilities, color=colors)
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("probability")
+    return ax
