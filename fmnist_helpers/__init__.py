@@ -1,5 +1,11 @@
 """Verified Fashion-MNIST loading, models, training, evaluation and plots for the book."""
 
+from ._quiet import import_backend_quietly
+
+import_backend_quietly()
+
+# The imports below load Keras, so they come after the quiet backend import.
+
 from .data import (
     CLASS_NAMES,
     DEBIAN_DATA_DIR,
@@ -18,12 +24,22 @@ from .evaluation import (
     predictions_table,
     top_predictions,
 )
-from .models import INPUT_SHAPE, build_fast_cnn, build_mlp, build_seed_cnn, count_params
+from .models import (
+    INPUT_SHAPE,
+    MODELS,
+    build_fast_cnn,
+    build_mlp,
+    build_model,
+    build_seed_cnn,
+    explain_params,
+    print_summary,
+)
 from .plotting import (
     plot_class_means,
     plot_confusion_matrix,
     plot_history,
     plot_image_grid,
+    plot_learning_rate,
     plot_misclassified,
     plot_pixel_histogram,
     plot_probabilities,
@@ -34,6 +50,7 @@ from .training import (
     EpochLogger,
     load_history,
     make_optimizer,
+    make_schedule,
     save_history,
     seed_everything,
     train_model,
@@ -46,33 +63,38 @@ __all__ = [
     "DEBIAN_DATA_DIR",
     "FILES",
     "INPUT_SHAPE",
+    "MODELS",
     "OPTIMIZERS",
     "DatasetError",
     "EpochLogger",
     "add_channel_axis",
     "build_fast_cnn",
     "build_mlp",
+    "build_model",
     "build_seed_cnn",
     "classification_report_table",
     "confusion_matrix_table",
-    "count_params",
+    "explain_params",
     "find_data_dir",
     "keras_cache_dir",
     "load_data",
     "load_history",
     "load_trained_model",
     "make_optimizer",
+    "make_schedule",
     "most_confused_pairs",
     "one_hot",
     "plot_class_means",
     "plot_confusion_matrix",
     "plot_history",
     "plot_image_grid",
+    "plot_learning_rate",
     "plot_misclassified",
     "plot_pixel_histogram",
     "plot_probabilities",
     "predict_image",
     "predictions_table",
+    "print_summary",
     "preprocess_images",
     "save_history",
     "scale_pixels",

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .data import DatasetError, find_data_dir, load_data
+from .data import DatasetError, fill_keras_cache, find_data_dir, load_data
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -15,6 +15,9 @@ def _data(args: argparse.Namespace) -> int:
     for name, path in paths.items():
         print(f"{name}: {path}")
     print(f"verified: {len(x_train)} training and {len(x_test)} test images")
+    if args.keras_cache:
+        for path in fill_keras_cache(paths):
+            print(f"copied into Keras' cache: {path}")
     return 0
 
 
@@ -25,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = commands.add_parser("data", help="find or fetch the data set, verify it, print where it is")
     data.add_argument("--data-dir", help="folder holding the four .gz files (default: search)")
     data.add_argument("--no-download", action="store_true", help="fail instead of downloading")
+    data.add_argument(
+        "--keras-cache",
+        action="store_true",
+        help="also copy the files into Keras' cache, so keras.datasets.fashion_mnist works offline",
+    )
     data.set_defaults(run=_data)
     args = parser.parse_args(argv)
     try:

@@ -19,6 +19,7 @@ __all__ = [
     "DatasetError",
     "FILES",
     "MIRRORS",
+    "fill_keras_cache",
     "find_data_dir",
     "keras_cache_dir",
     "load_data",
@@ -308,6 +309,39 @@ def find_data_dir(
             )
         paths[name] = found
     return paths
+
+
+def fill_keras_cache(paths: dict[str, Path]) -> list[Path]:
+    """Copy verified files into Keras' cache, so ``keras.datasets.fashion_mnist.load_data()``
+    finds them offline (it checks no hash and uses whatever it finds there).
+
+    Each copy goes to a temporary file first and is renamed into place, so an interrupted
+    copy never leaves a partial file.
+
+    Parameters
+    ----------
+    paths
+        File name to path, as :func:`find_data_dir` returns; verify them first.
+
+    Returns
+    -------
+    list[Path]
+        The files that were copied (those already in the cache are left alone).
+    """
+    cache = keras_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for name, source in paths.items():
+        target = cache / name
+        if target.exists():
+            continue
+        with source.open("rb") as original, tempfile.NamedTemporaryFile(
+            dir=cache, prefix=".partial-", delete=False
+        ) as staging:
+            shutil.copyfileobj(original, staging)
+        os.replace(staging.name, target)
+        copied.append(target)
+    return copied
 
 
 def load_data(

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
+import pandas as pd
 from keras import layers
 
-__all__ = ["INPUT_SHAPE", "build_fast_cnn", "build_mlp", "build_seed_cnn", "count_params"]
+__all__ = [
+    "INPUT_SHAPE",
+    "MODELS",
+    "build_fast_cnn",
+    "build_mlp",
+    "build_model",
+    "build_seed_cnn",
+    "explain_params",
+    "print_summary",
+]
 
 #: Height, width and channels of one preprocessed image.
 INPUT_SHAPE: tuple[int, int, int] = (28, 28, 1)
@@ -74,13 +86,16 @@ def build_mlp(num_classes: int = 10, hidden_units: int = 128) -> keras.Model:
 
 
 def build_fast_cnn(
-    num_classes: int = 10, filters: tuple[int, int] = (32, 64), dense_units: int = 128
+    num_classes: int = 10,
+    filters: tuple[int, int] = (32, 64),
+    dense_units: int = 128,
+    batch_norm: bool = False,
 ) -> keras.Model:
-    """Build a small CNN with batch normalization that learns fast on a CPU.
+    """Build a small CNN that learns fast on a CPU.
 
-    Two blocks of conv 3x3 (same padding, no bias) + batch norm + relu + max-pool 2,
-    then dropout, dense relu, dropout and the softmax. Batch normalization lets it
-    train at a high learning rate; the smaller convolutions make each step cheap.
+    Two blocks of conv 3x3 (same padding) + relu + max-pool 2, then dropout, dense
+    relu, dropout and the softmax. "Same" padding keeps the border pixels in play;
+    the smaller convolutions make each training step cheaper than the seed CNN's.
 
     Parameters
     ----------
@@ -90,6 +105,8 @@ def build_fast_cnn(
         Filters of the two convolutions.
     dense_units
         Width of the hidden dense layer.
+    batch_norm
+        Put batch normalization between each convolution and its relu.
 
     Returns
     -------
@@ -98,12 +115,12 @@ def build_fast_cnn(
     """
     blocks: list[keras.layers.Layer] = []
     for index, block_filters in enumerate(filters, start=1):
-        blocks += [
-            layers.Conv2D(block_filters, 3, padding="same", use_bias=False, name=f"conv{index}"),
-            layers.BatchNormalization(name=f"batchnorm{index}"),
-            layers.ReLU(name=f"relu{index}"),
-            layers.MaxPooling2D(2, name=f"pool{index}"),
-        ]
+        blocks.append(
+            layers.Conv2D(block_filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{index}")
+        )
+        if batch_norm:
+            blocks.append(layers.BatchNormalization(name=f"batchnorm{index}"))
+        blocks += [layers.ReLU(name=f"relu{index}"), layers.MaxPooling2D(2, name=f"pool{index}")]
     return keras.Sequential(
         [
             keras.Input(shape=INPUT_SHAPE, name="image"),
@@ -112,23 +129,101 @@ def build_fast_cnn(
             layers.Dropout(0.3, name="dropout1"),
             layers.Dense(dense_units, activation="relu", name="dense"),
             layers.Dropout(0.3, name="dropout2"),
-            layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32"),
+            layers.Dense(num_classes, activation="softmax", name="probabilities"),
         ],
         name="fast_cnn",
     )
 
 
-def count_params(model: keras.Model) -> dict[str, int]:
-    """Count the parameters of each layer that has any.
+#: The models a training run can name, for papermill parameters and sweeps.
+MODELS: dict[str, Callable[[], keras.Model]] = {
+    "seed_cnn": build_seed_cnn,
+    "fast_cnn": build_fast_cnn,
+    "fast_cnn_bn": lambda: build_fast_cnn(batch_norm=True),
+    "mlp": build_mlp,
+}
+
+
+def build_model(name: str) -> keras.Model:
+    """Build one of :data:`MODELS` by name.
+
+    Parameters
+    ----------
+    name
+        ``"seed_cnn"``, ``"fast_cnn"``, ``"fast_cnn_bn"`` or ``"mlp"``.
+
+    Returns
+    -------
+    keras.Model
+        An uncompiled model.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; expected one of {', '.join(MODELS)}")
+    return MODELS[name]()
+
+
+def print_summary(model: keras.Model) -> None:
+    """Print ``model.summary()`` as plain text (no HTML, no colours), e.g. for a notebook.
 
     Parameters
     ----------
     model
-        A built Keras model.
+        A built model.
+    """
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, **kwargs: lines.append(line))
+    print("\n".join(lines))
+
+
+def _param_formula(layer: keras.layers.Layer) -> str:
+    """Spell out how a layer's parameter count comes about."""
+    if isinstance(layer, layers.Conv2D):
+        rows, cols = layer.kernel_size
+        channels = layer.kernel.shape[2]
+        bias = " + 1" if layer.use_bias else ""
+        return f"({rows}x{cols}x{channels}{bias}) x {layer.filters}"
+    if isinstance(layer, layers.Dense):
+        bias = " + 1" if layer.use_bias else ""
+        return f"({layer.kernel.shape[0]}{bias}) x {layer.units}"
+    if isinstance(layer, layers.BatchNormalization):
+        return f"4 x {layer.gamma.shape[0]} (2 trained, 2 running statistics)"
+    return ""
+
+
+def explain_params(model: keras.Model) -> pd.DataFrame:
+    """Tabulate each layer's parameters and the formula they come from.
+
+    A convolution has ``rows x cols x input channels`` weights per filter plus one
+    bias; a dense layer has one weight per input and unit plus one bias per unit.
+
+    Parameters
+    ----------
+    model
+        A built model.
 
     Returns
     -------
-    dict[str, int]
-        Layer name to parameter count, in layer order, for layers with parameters.
+    pandas.DataFrame
+        Columns ``layer``, ``type``, ``output shape``, ``formula``, ``parameters``, one
+        row per layer, and a final ``total`` row.
     """
-    return {layer.name: layer.count_params() for layer in model.layers if layer.count_params()}
+    rows = [
+        {
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output shape": str(tuple(layer.output.shape)),
+            "formula": _param_formula(layer),
+            "parameters": layer.count_params(),
+        }
+        for layer in model.layers
+    ]
+    rows.append(
+        {"layer": "total", "type": "", "output shape": "", "formula": "",
+         "parameters": model.count_params()}
+    )  # fmt: skip
+    return pd.DataFrame(rows).set_index("layer")

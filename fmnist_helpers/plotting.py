@@ -19,6 +19,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_history",
     "plot_image_grid",
+    "plot_learning_rate",
     "plot_misclassified",
     "plot_pixel_histogram",
     "plot_probabilities",
@@ -262,4 +263,41 @@ def plot_probabilities(
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
     ax.set_xlabel("probability")
+    return ax
+
+
+def plot_learning_rate(
+    schedule: float | keras.optimizers.schedules.LearningRateSchedule,
+    total_steps: int,
+    ax: Axes | None = None,
+    label: str | None = None,
+) -> Axes:
+    """Plot a learning rate over the steps of a run.
+
+    Parameters
+    ----------
+    schedule
+        A constant rate or a Keras schedule, e.g. from :func:`~fmnist_helpers.make_schedule`.
+    total_steps
+        Number of steps to draw.
+    ax
+        Axes to draw into; a new figure when ``None``.
+    label
+        Legend label.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3))
+    steps = np.linspace(0, total_steps, 200)
+    if callable(schedule):
+        rates = [float(schedule(step)) for step in steps]
+    else:
+        rates = [float(schedule)] * len(steps)
+    ax.plot(steps, rates, label=label)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("learning rate")
+    ax.set_ylim(0, None)
     return ax

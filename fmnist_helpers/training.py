@@ -16,6 +16,7 @@ __all__ = [
     "EpochLogger",
     "load_history",
     "make_optimizer",
+    "make_schedule",
     "save_history",
     "seed_everything",
     "train_model",
@@ -44,6 +45,55 @@ def seed_everything(seed: int) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
+def make_schedule(
+    name: str, learning_rate: float, total_steps: int | None = None, warmup_fraction: float = 0.1
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Build the learning-rate schedule that :func:`make_optimizer` gives optimizer ``name``.
+
+    Parameters
+    ----------
+    name
+        ``"seed_sgd"``: the seed post's Keras 2 ``decay=1e-5``, which divided the rate by
+        ``1 + 1e-5 * step``; in Keras 3 terms ``InverseTimeDecay(learning_rate,
+        decay_steps=1, decay_rate=1e-5)``.
+        ``"sgd"`` or ``"adam"``: with ``total_steps``, a linear warm-up from 0 over
+        ``warmup_fraction`` of the steps, then a cosine decay to 0; without, constant.
+    learning_rate
+        The initial (``"seed_sgd"``) or peak learning rate.
+    total_steps
+        Number of training steps of the run.
+    warmup_fraction
+        Share of ``total_steps`` spent warming up.
+
+    Returns
+    -------
+    float or keras.optimizers.schedules.LearningRateSchedule
+        A float for a constant rate.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is unknown or ``learning_rate`` is not positive.
+    """
+    if learning_rate <= 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+    if name == "seed_sgd":
+        return keras.optimizers.schedules.InverseTimeDecay(
+            learning_rate, decay_steps=1, decay_rate=1e-5
+        )
+    if total_steps is None:
+        return learning_rate
+    warmup_steps = int(total_steps * warmup_fraction)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0,
+        decay_steps=total_steps - warmup_steps,
+        warmup_target=learning_rate,
+        warmup_steps=warmup_steps,
+    )
+
+
 def make_optimizer(
     name: str, learning_rate: float, total_steps: int | None = None, warmup_fraction: float = 0.1
 ) -> keras.optimizers.Optimizer:
@@ -53,18 +103,11 @@ def make_optimizer(
     ----------
     name
         ``"seed_sgd"``: the seed post's ``SGD(lr=learning_rate, decay=1e-5)`` in Keras 3
-        terms. Keras 2's ``decay`` divided the rate by ``1 + decay * step``, which is
-        ``InverseTimeDecay(learning_rate, decay_steps=1, decay_rate=1e-5)``.
-        ``"sgd"``: SGD with Nesterov momentum 0.9 and the schedule below.
-        ``"adam"``: Adam with the schedule below.
-    learning_rate
-        The peak learning rate.
-    total_steps
-        Number of training steps. When given, ``"sgd"`` and ``"adam"`` warm up linearly
-        from 0 over ``warmup_fraction`` of the steps, then follow a cosine decay to 0;
-        when ``None``, they keep ``learning_rate`` constant.
-    warmup_fraction
-        Share of ``total_steps`` spent warming up.
+        terms (plain SGD, inverse-time decay).
+        ``"sgd"``: SGD with Nesterov momentum 0.9.
+        ``"adam"``: Adam.
+    learning_rate, total_steps, warmup_fraction
+        The schedule, as in :func:`make_schedule`.
 
     Returns
     -------
@@ -75,24 +118,9 @@ def make_optimizer(
     ValueError
         If ``name`` is unknown or ``learning_rate`` is not positive.
     """
-    if learning_rate <= 0:
-        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    schedule = make_schedule(name, learning_rate, total_steps, warmup_fraction)
     if name == "seed_sgd":
-        decay = keras.optimizers.schedules.InverseTimeDecay(
-            learning_rate, decay_steps=1, decay_rate=1e-5
-        )
-        return keras.optimizers.SGD(learning_rate=decay)
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-    schedule: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
-    if total_steps is not None:
-        warmup_steps = int(total_steps * warmup_fraction)
-        schedule = keras.optimizers.schedules.CosineDecay(
-            0.0,
-            decay_steps=total_steps - warmup_steps,
-            warmup_target=learning_rate,
-            warmup_steps=warmup_steps,
-        )
+        return keras.optimizers.SGD(learning_rate=schedule)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=True)
     return keras.optimizers.Adam(learning_rate=schedule)

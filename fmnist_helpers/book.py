@@ -1,0 +1,171 @@
+"""The book's machinery: parameter profiles, papermill execution, myst-nb glue.
+
+Usage: ``python -m fmnist_helpers.book execute [--profile full|smoke] [--output-dir DIR]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["BOOK_DIR", "CHAPTERS", "PROFILES", "execute_book", "execute_chapter", "glue"]
+
+#: The folder holding the chapters; they run with it as working directory.
+BOOK_DIR = Path(__file__).resolve().parent.parent / "book"
+
+#: The chapters in reading order (the same order as ``_toc.yml``).
+CHAPTERS: tuple[str, ...] = (
+    "1_load",
+    "2_visualize",
+    "3_preprocess",
+    "4_model",
+    "5_train",
+    "6_evaluate",
+)
+
+#: Parameters for each profile. ``full`` is what the published site shows; ``smoke``
+#: runs every code path in a fraction of the time, for tests.
+PROFILES: dict[str, dict[str, Any]] = {
+    "full": {
+        "profile": "full",
+        "model_name": "fast_cnn",
+        "optimizer_name": "adam",
+        "learning_rate": 2e-3,
+        "batch_size": 128,
+        "epochs": 6,
+        "train_size": 60000,
+        "seed": 0,
+        "min_test_accuracy": 0.91,
+    },
+    "smoke": {
+        "profile": "smoke",
+        "model_name": "fast_cnn",
+        "optimizer_name": "adam",
+        "learning_rate": 2e-3,
+        "batch_size": 128,
+        "epochs": 1,
+        "train_size": 2000,
+        "seed": 0,
+        "min_test_accuracy": 0.5,
+    },
+}
+
+#: Seconds one cell may run before papermill gives up.
+CELL_TIMEOUT = 1800
+
+
+def execute_chapter(
+    chapter: str,
+    profile: str = "full",
+    output_dir: str | os.PathLike[str] | None = None,
+    artifacts_dir: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Execute one chapter with papermill and write the executed notebook.
+
+    Parameters
+    ----------
+    chapter
+        A name from :data:`CHAPTERS`.
+    profile
+        A key of :data:`PROFILES`.
+    output_dir
+        Where to write the executed notebook; by default over the chapter itself.
+    artifacts_dir
+        Where the training chapter saves, and the evaluation chapter loads, the model;
+        by default ``artifacts/`` at the repository's top.
+
+    Returns
+    -------
+    Path
+        The executed notebook.
+
+    Raises
+    ------
+    ValueError
+        If ``chapter`` or ``profile`` is unknown.
+    """
+    import papermill
+
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    source = BOOK_DIR / f"{chapter}.ipynb"
+    target = Path(output_dir or BOOK_DIR) / f"{chapter}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    profile_parameters = dict(PROFILES[profile])
+    profile_parameters["artifacts_dir"] = str(
+        Path(artifacts_dir or BOOK_DIR.parent / "artifacts").resolve()
+    )
+    # Pass each chapter only the parameters its `parameters` cell declares.
+    declared = papermill.inspect_notebook(source)
+    parameters = {name: value for name, value in profile_parameters.items() if name in declared}
+    papermill.execute_notebook(
+        source,
+        target,
+        parameters=parameters,
+        cwd=BOOK_DIR,
+        kernel_name="python3",
+        progress_bar=True,
+        execution_timeout=CELL_TIMEOUT,
+        report_mode=False,
+    )
+    return target
+
+
+def execute_book(
+    profile: str = "full",
+    output_dir: str | os.PathLike[str] | None = None,
+    artifacts_dir: str | os.PathLike[str] | None = None,
+    chapters: Sequence[str] = CHAPTERS,
+) -> list[Path]:
+    """Execute the chapters in order; see :func:`execute_chapter` for the arguments."""
+    executed = []
+    for chapter in chapters:
+        print(f"[{profile}] executing {chapter}", flush=True)
+        executed.append(execute_chapter(chapter, profile, output_dir, artifacts_dir))
+    return executed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = argparse.ArgumentParser(prog="python -m fmnist_helpers.book", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    execute = commands.add_parser("execute", help="execute the chapters with papermill")
+    execute.add_argument("--profile", choices=sorted(PROFILES), default="full")
+    execute.add_argument("--output-dir", help="write executed notebooks here, not over the chapters")
+    execute.add_argument("--artifacts-dir", help="where the trained model is saved")
+    execute.add_argument("chapters", nargs="*", default=list(CHAPTERS), help="default: all, in order")
+    args = parser.parse_args(argv)
+    execute_book(args.profile, args.output_dir, args.artifacts_dir, args.chapters)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
+
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Glue a value into the book's prose with myst-nb; do nothing where myst-nb is absent.
+
+    Chapters quote computed numbers through ``{glue:text}`name``` instead of typing them.
+    On Colab, where myst-nb is not installed, there is no prose to glue into.
+
+    Parameters
+    ----------
+    name
+        The key the prose refers to.
+    value
+        Usually a formatted string.
+    display
+        Also show the value in the cell's output.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=display)
