@@ -76,7 +76,7 @@ def execute_chapter(
         Where to write the executed notebook; by default over the chapter itself.
     artifacts_dir
         Where the training chapter saves, and the evaluation chapter loads, the model;
-        by default ``artifacts/`` at the repository's top.
+        by default the chapters' own ``../artifacts``: ``artifacts/`` at the repository's top.
 
     Returns
     -------
@@ -98,9 +98,8 @@ def execute_chapter(
     target = Path(output_dir or BOOK_DIR) / f"{chapter}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     profile_parameters = dict(PROFILES[profile])
-    profile_parameters["artifacts_dir"] = str(
-        Path(artifacts_dir or BOOK_DIR.parent / "artifacts").resolve()
-    )
+    if artifacts_dir is not None:  # otherwise the chapters' own default, ../artifacts
+        profile_parameters["artifacts_dir"] = str(Path(artifacts_dir).resolve())
     # Pass each chapter only the parameters its `parameters` cell declares.
     declared = papermill.inspect_notebook(source)
     parameters = {name: value for name, value in profile_parameters.items() if name in declared}

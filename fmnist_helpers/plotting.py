@@ -170,7 +170,7 @@ def plot_history(
 def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap_kws: Any) -> Axes:
     """Draw a confusion matrix table as an annotated seaborn heatmap.
 
-    Counts are shown as integers, normalized tables (values up to 1) as percentages.
+    Counts (integers) are shown as they are, normalized tables (floats) as percentages.
 
     Parameters
     ----------
@@ -187,7 +187,7 @@ def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6.5))
-    normalized = table.to_numpy().max() <= 1
+    normalized = table.to_numpy().dtype.kind == "f"
     options = {"annot": True, "fmt": ".0%" if normalized else "d", "cmap": "Blues", "cbar": False}
     sns.heatmap(table, ax=ax, **{**options, **heatmap_kws})
     ax.set_title("Confusion matrix" + (" (share of each actual class)" if normalized else ""))

@@ -1,0 +1,56 @@
+"""Tests of fmnist_helpers/models.py."""
+
+import numpy as np
+import pytest
+
+from fmnist_helpers import (MODELS, build_fast_cnn, build_mlp, build_model, build_seed_cnn,
+                            explain_params, print_summary)
+
+
+def test_seed_cnn_matches_the_post():
+    model = build_seed_cnn()
+    assert model.count_params() == 899_914  # (3*3*1+1)*128 + (3*3*128+1)*64 + (1600+1)*512 + (512+1)*10
+    assert [layer.name for layer in model.layers] == [
+        "conv1", "pool1", "dropout1", "conv2", "pool2", "dropout2",
+        "flatten", "dense", "dropout3", "probabilities",
+    ]  # fmt: skip
+    conv1, conv2 = model.get_layer("conv1"), model.get_layer("conv2")
+    assert (conv1.filters, conv1.kernel_size, conv2.filters) == (128, (3, 3), 64)
+    assert [model.get_layer(f"dropout{i}").rate for i in (1, 2, 3)] == [0.3, 0.3, 0.25]
+    assert model.get_layer("dense").units == 512
+    assert model.input_shape == (None, 28, 28, 1)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_output_is_a_probability_per_class(name):
+    model = build_model(name)
+    probabilities = np.asarray(model(np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)))
+    assert probabilities.shape == (3, 10)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_mlp_params():
+    assert build_mlp().count_params() == (784 + 1) * 128 + (128 + 1) * 10
+
+
+def test_fast_cnn_batch_norm_option():
+    assert "batchnorm1" in [layer.name for layer in build_fast_cnn(batch_norm=True).layers]
+    assert "batchnorm1" not in [layer.name for layer in build_fast_cnn().layers]
+
+
+def test_build_model_unknown_name():
+    with pytest.raises(ValueError, match=r"unknown model 'resnet'; expected one of seed_cnn, fast_cnn"):
+        build_model("resnet")
+
+
+def test_explain_params_formulas_add_up():
+    table = explain_params(build_seed_cnn())
+    assert table.loc["conv1", "formula"] == "(3x3x1 + 1) x 128"
+    assert table.loc["dense", "formula"] == "(1600 + 1) x 512"
+    assert table.loc["total", "parameters"] == table["parameters"].drop("total").sum() == 899_914
+
+
+def test_print_summary_is_plain_text(capsys):
+    print_summary(build_mlp())
+    out = capsys.readouterr().out
+    assert 'Model: "mlp"' in out and "101,770" in out and "\x1b[" not in out

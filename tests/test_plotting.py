@@ -1,0 +1,92 @@
+"""Tests of fmnist_helpers/plotting.py: each helper draws what it says, where it is told."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from fmnist_helpers import (confusion_matrix_table, make_schedule, plot_class_means,  # noqa: E402
+                            plot_confusion_matrix, plot_history, plot_image_grid,
+                            plot_learning_rate, plot_misclassified, plot_pixel_histogram,
+                            plot_probabilities)
+
+IMAGES = np.random.default_rng(0).integers(0, 256, (20, 28, 28), dtype=np.uint8)
+LABELS = np.arange(20) % 10
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_image_grid_captions_with_class_names():
+    axes = plot_image_grid(IMAGES, LABELS)
+    assert axes.shape == (2, 5)
+    assert [ax.get_title() for ax in axes.flat][:3] == ["T-shirt/top", "Trouser", "Pullover"]
+    assert axes[0, 0].images[0].get_array().shape == (28, 28)
+
+
+def test_image_grid_draws_into_given_axes():
+    _, given = plt.subplots(1, 2)
+    axes = plot_image_grid(IMAGES, titles=["a", "b"], nrows=1, ncols=2, axes=given)
+    assert axes[0, 1] is given[1] and given[1].get_title() == "b"
+
+
+def test_image_grid_needs_enough_images():
+    with pytest.raises(ValueError, match=r"a 2x5 grid needs 10 images, got 3"):
+        plot_image_grid(IMAGES[:3], LABELS[:3])
+
+
+def test_class_means_are_means():
+    axes = plot_class_means(IMAGES, LABELS)
+    np.testing.assert_allclose(axes[0, 0].images[0].get_array(), IMAGES[[0, 10]].mean(axis=0))
+
+
+def test_pixel_histogram_counts_every_pixel():
+    ax = plot_pixel_histogram(IMAGES)
+    assert sum(patch.get_height() for patch in ax.patches) == IMAGES.size
+    assert ax.get_yscale() == "log"
+
+
+def test_history_plots_train_and_validation():
+    history = {"loss": [1.0, 0.5], "accuracy": [0.6, 0.8], "val_loss": [1.1, 0.7], "val_accuracy": [0.5, 0.7]}
+    loss_ax, accuracy_ax = plot_history(history)
+    assert [line.get_label() for line in loss_ax.lines] == ["training", "validation"]
+    np.testing.assert_array_equal(accuracy_ax.lines[1].get_ydata(), [0.5, 0.7])
+    np.testing.assert_array_equal(accuracy_ax.lines[0].get_xdata(), [1, 2])
+
+
+def test_confusion_heatmap_formats():
+    y_true, y_pred = np.array([0, 0, 1]), np.array([0, 1, 1])
+    counts = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred))
+    assert counts.texts[0].get_text() == "1"
+    shares = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred, normalize=True))
+    assert shares.texts[0].get_text() == "50%"
+
+
+def test_misclassified_titles():
+    y_pred = LABELS.copy()
+    y_pred[[3, 7]] = 6
+    axes = plot_misclassified(IMAGES, LABELS, y_pred, nrows=1, ncols=2)
+    assert axes[0, 0].get_title() == "Dress\n→ Shirt" and axes[0, 1].get_title() == "Sneaker\n→ Shirt"
+
+
+def test_probability_bars_colours():
+    probabilities = np.full(10, 0.02)
+    probabilities[6] = 0.82
+    ax = plot_probabilities(probabilities, true_label=0)
+    colours = [bar.get_facecolor() for bar in ax.patches]
+    assert colours[6] == matplotlib.colors.to_rgba("tab:blue")
+    assert colours[0] == matplotlib.colors.to_rgba("tab:red")
+    assert colours[1] == matplotlib.colors.to_rgba("lightgray")
+
+
+def test_learning_rate_curve():
+    ax = plot_learning_rate(make_schedule("seed_sgd", 0.001), total_steps=1000)
+    assert ax.lines[0].get_ydata()[0] == pytest.approx(0.001)
+    flat = plot_learning_rate(0.01, total_steps=10)
+    assert set(flat.lines[0].get_ydata()) == {0.01}
