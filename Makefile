@@ -1,19 +1,21 @@
 # Two commands for a fresh Debian-like machine (see README.md):
 #   make book   set up, execute every chapter with papermill, build the site
-#   make test   set up, run every test (unit, notebooks, papermill, site)
+#   make test   set up, run every test (unit, papermill, site, nbval)
 # Set-up is idempotent: it installs only what is missing.
 
-PYTHON ?= python3
-VENV   ?= .venv
-PY     := $(VENV)/bin/python
+PYTHON  ?= python3
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
 PROFILE ?= full
-# apt-get needs root: use sudo when we are not root and it exists.
-SUDO   := $(shell [ "$$(id -u)" = 0 ] || command -v sudo >/dev/null && [ "$$(id -u)" != 0 ] && echo sudo)
+# Debian packages the book and its tests use: the data set (so no download is needed) and
+# Chromium for the browser test (Playwright's own browser download is not used).
+DEBIAN_PACKAGES ?= dataset-fashion-mnist chromium
+# apt-get needs root: use sudo when we are not root.
+SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book execute site test test-fast setup system-packages data clean
+.PHONY: book execute site test test-fast sweep benchmark setup system-packages data clean
 
 book: execute site
-	@echo "Site built: $(CURDIR)/_build/html/index.html"
 
 execute: setup
 	$(PY) -m fmnist_helpers.book execute --profile $(PROFILE)
@@ -28,14 +30,26 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
-setup: $(VENV)/.installed data
+# Re-run the training chapter over a grid of recipes (long); writes book/data/.
+sweep: setup
+	$(PY) -m fmnist_helpers.sweep
 
-# Debian packages: the data set (works offline) and Chromium for the browser test.
+# Time-to-accuracy benchmark (long; QUICK=1 for one epoch of each); writes benchmarks/results/.
+benchmark: setup
+	$(PY) benchmarks/train_speed.py $(if $(QUICK),--quick)
+
+setup: system-packages $(VENV)/.installed data
+
 system-packages:
-	@if command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || [ -n "$(SUDO)" ]; }; then \
-	  dpkg -s dataset-fashion-mnist >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
-	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q dataset-fashion-mnist; }; \
-	else echo "no apt-get (or no root): skipping Debian packages"; fi
+	@missing=""; for package in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if command -v apt-get >/dev/null && { [ -z "$(SUDO)" ] || command -v sudo >/dev/null; }; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	else echo "cannot install Debian packages ($$missing): no apt-get or no root; continuing"; fi
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,10 +57,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-# Find the data set (Keras' cache, Debian's package) or download it; verify it.
+# Find (Keras' cache, Debian's package) or download the data set, verify it, and copy
+# it into Keras' cache so keras.datasets.fashion_mnist.load_data() works offline too.
 data: $(VENV)/.installed
-	@$(PY) -m fmnist_helpers data --keras-cache --no-download 2>/dev/null || { \
-	  $(MAKE) --no-print-directory system-packages; $(PY) -m fmnist_helpers data --keras-cache; }
+	$(PY) -m fmnist_helpers data --keras-cache
 
 clean:
 	rm -rf _build artifacts results .pytest_cache

@@ -24,6 +24,7 @@ from .evaluation import (
     predictions_table,
     top_predictions,
 )
+from .inference import DEFAULT_MODEL_PATH, load_image, make_example_image, predict_file, save_image
 from .models import (
     INPUT_SHAPE,
     MODELS,
@@ -52,6 +53,7 @@ from .training import (
     make_optimizer,
     make_schedule,
     save_history,
+    save_metrics,
     seed_everything,
     train_model,
 )
@@ -61,6 +63,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CLASS_NAMES",
     "DEBIAN_DATA_DIR",
+    "DEFAULT_MODEL_PATH",
     "FILES",
     "INPUT_SHAPE",
     "MODELS",
@@ -79,7 +82,9 @@ __all__ = [
     "keras_cache_dir",
     "load_data",
     "load_history",
+    "load_image",
     "load_trained_model",
+    "make_example_image",
     "make_optimizer",
     "make_schedule",
     "most_confused_pairs",
@@ -92,11 +97,14 @@ __all__ = [
     "plot_misclassified",
     "plot_pixel_histogram",
     "plot_probabilities",
+    "predict_file",
     "predict_image",
     "predictions_table",
     "print_summary",
     "preprocess_images",
     "save_history",
+    "save_metrics",
+    "save_image",
     "scale_pixels",
     "seed_everything",
     "split_validation",

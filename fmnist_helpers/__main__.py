@@ -1,4 +1,4 @@
-"""Command line: ``python -m fmnist_helpers data`` finds or fetches and verifies the data."""
+"""Command line: ``data`` finds or fetches and verifies the data; ``predict`` classifies an image."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .data import DatasetError, fill_keras_cache, find_data_dir, load_data
+from .data import CLASS_NAMES, DatasetError, fill_keras_cache, find_data_dir, load_data
+from .inference import DEFAULT_MODEL_PATH, predict_file
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -18,6 +19,13 @@ def _data(args: argparse.Namespace) -> int:
     if args.keras_cache:
         for path in fill_keras_cache(paths):
             print(f"copied into Keras' cache: {path}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    width = max(len(name) for name in CLASS_NAMES)
+    for name, probability in predict_file(args.image, args.model, top=args.top):
+        print(f"{name:<{width}} {probability:>6.1%}")
     return 0
 
 
@@ -34,10 +42,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="also copy the files into Keras' cache, so keras.datasets.fashion_mnist works offline",
     )
     data.set_defaults(run=_data)
+    predict = commands.add_parser(
+        "predict", help="classify a 28x28 image (light object on dark) with the trained model"
+    )
+    predict.add_argument("image", help="image file, such as book/images/test_image_0.png")
+    predict.add_argument(
+        "--model",
+        default=DEFAULT_MODEL_PATH,
+        help="model saved by the training chapter (default: %(default)s)",
+    )
+    predict.add_argument(
+        "--top", type=int, default=3, help="how many classes to print, 1..10 (default: %(default)s)"
+    )
+    predict.set_defaults(run=_predict)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except DatasetError as error:
+    except (DatasetError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -18,6 +18,7 @@ __all__ = [
     "make_optimizer",
     "make_schedule",
     "save_history",
+    "save_metrics",
     "seed_everything",
     "train_model",
 ]
@@ -222,6 +223,27 @@ def save_history(history: keras.callbacks.History | dict[str, list[float]], path
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({name: [float(v) for v in values] for name, values in metrics.items()}))
+    return path
+
+
+def save_metrics(metrics: dict[str, float], path: str | os.PathLike[str]) -> Path:
+    """Save a run's final scores (e.g. test accuracy) as JSON, for sweeps to collect.
+
+    Parameters
+    ----------
+    metrics
+        Metric name to value.
+    path
+        Where to write; parent folders are created.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({name: float(value) for name, value in metrics.items()}))
     return path
 
 

@@ -84,3 +84,11 @@ def real_data():
 
 def md5(payload: bytes) -> str:
     return hashlib.md5(payload).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site built from the committed chapters (once per session); its HTML folder."""
+    from .site_build import build_site
+
+    return build_site(tmp_path_factory.mktemp("site"))

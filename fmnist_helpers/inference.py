@@ -1,0 +1,247 @@
+"""Use a trained model on image files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin, UnidentifiedImageError
+
+from .data import CLASS_NAMES, load_data
+from .evaluation import load_trained_model, predict_image, top_predictions
+
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "load_image",
+    "make_example_image",
+    "predict_file",
+    "save_image",
+]
+
+#: Where the training chapter (``book/5_train.ipynb``) saves its model: ``artifacts/`` at the
+#: repository root. Meaningful in a clone of the repository, not in an installed package.
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "model.keras"
+
+#: Height and width of one Fashion-MNIST image.
+_IMAGE_SIZE = (28, 28)
+
+#: Where the example image of :func:`make_example_image` comes from; also written into the PNG.
+_PROVENANCE = {
+    "Source": "Fashion-MNIST test set (t10k-images-idx3-ubyte), image index {index}, "
+    "label {label} ({name})",
+    "Copyright": "Copyright (c) 2017 Zalando SE, https://github.com/zalandoresearch/fashion-mnist",
+    "License": "MIT",
+}
+
+
+def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read an image file into a 28x28 uint8 grayscale array, as the training images are.
+
+    The file is converted to 8-bit grayscale (Pillow's mode ``"L"``); colour images become
+    ``0.299 R + 0.587 G + 0.114 B`` and any alpha channel is dropped. Nothing is resized
+    or inverted: Fashion-MNIST shows a light object on a dark background (0 is black,
+    255 white), so a photo of a dark object on white needs ``255 - image`` first.
+
+    Parameters
+    ----------
+    path
+        A PNG, or any other 28x28 image Pillow can read.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of shape ``(28, 28)``, values 0..255.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not an image Pillow can read, is damaged, or is not 28x28 pixels.
+
+    Examples
+    --------
+    >>> image = load_image("book/images/test_image_0.png")  # doctest: +SKIP
+    >>> image.shape, image.dtype
+    ((28, 28), dtype('uint8'))
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no image file at {path}; expected a 28x28 image such as a PNG. "
+            f"To fix: check the path (relative paths start from {Path.cwd()})"
+        )
+    with path.open("rb") as file:  # a missing permission is reported as itself
+        try:
+            picture = Image.open(file)
+        except UnidentifiedImageError as error:
+            raise ValueError(
+                f"{path} is not an image Pillow can read; expected an image file such as "
+                f"a PNG. To fix: check that the file holds an image (not text or HTML), "
+                f"or re-save it as PNG"
+            ) from error
+        # Image.open reads only the header, so the size is checked before decoding.
+        if picture.size != _IMAGE_SIZE:
+            width, height = picture.size
+            raise ValueError(
+                f"{path} is {width}x{height} pixels, expected 28x28 like the Fashion-MNIST "
+                f"images. To fix: crop or resize it to 28x28 first, for example with "
+                f"PIL.Image.open(path).resize((28, 28)); it is not resized here"
+            )
+        try:
+            grayscale = picture.convert("L")
+        except (OSError, SyntaxError) as error:  # Pillow's errors for truncated or broken data
+            raise ValueError(
+                f"{path} looks like an image but cannot be decoded ({error}); it may be "
+                f"truncated or damaged. To fix: re-save or re-download it"
+            ) from error
+    return np.array(grayscale, dtype=np.uint8)
+
+
+def save_image(
+    image: np.ndarray, path: str | os.PathLike[str], *, text: Mapping[str, str] | None = None
+) -> Path:
+    """Write one 28x28 uint8 image as an 8-bit grayscale PNG.
+
+    The PNG is stored without compression, so the same pixels always give the same bytes,
+    whatever zlib build Pillow uses; at 28x28 it is under 1 KB anyway. :func:`load_image`
+    reads it back exactly.
+
+    Parameters
+    ----------
+    image
+        uint8 array of shape ``(28, 28)``, as in ``x_test[0]``.
+    path
+        Where to write the PNG; its folder must exist.
+    text
+        Optional PNG text chunks (keyword to value), such as ``{"Source": ...}``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    TypeError
+        If ``image`` is not a numpy array of dtype uint8.
+    ValueError
+        If ``image`` is not of shape ``(28, 28)``.
+    """
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            f"image must be a numpy array, got {type(image).__name__}. "
+            f"To fix: pass np.asarray(image, dtype=np.uint8)"
+        )
+    if image.dtype != np.uint8:
+        raise TypeError(
+            f"image must have dtype uint8 (values 0..255), got {image.dtype}. To fix: for "
+            f"pixels scaled to 0..1 pass (image * 255).round().astype(np.uint8); for 0..255 "
+            f"values pass image.astype(np.uint8)"
+        )
+    if image.shape != _IMAGE_SIZE:
+        raise ValueError(
+            f"image must have shape (28, 28), got {image.shape}. To fix: pass one image, "
+            f"such as x_test[0], without a batch or channel axis (image.squeeze() drops "
+            f"axes of size 1)"
+        )
+    path = Path(path)
+    info = PngImagePlugin.PngInfo()
+    for keyword, value in (text or {}).items():
+        info.add_text(keyword, value)
+    Image.fromarray(image).save(path, format="PNG", compress_level=0, pnginfo=info)
+    return path
+
+
+def make_example_image(index: int, path: str | os.PathLike[str]) -> Path:
+    """Write Fashion-MNIST test image ``x_test[index]`` as a PNG, with its provenance.
+
+    The book ships ``book/images/test_image_0.png``, made by
+    ``make_example_image(0, "book/images/test_image_0.png")``: Fashion-MNIST test image
+    index 0, label 9, "Ankle boot". Fashion-MNIST is copyright (c) 2017 Zalando SE and
+    released under the MIT license (https://github.com/zalandoresearch/fashion-mnist);
+    the PNG carries this in its ``Source``, ``Copyright`` and ``License`` text chunks.
+
+    Parameters
+    ----------
+    index
+        Which test image, 0..9999.
+    path
+        Where to write the PNG; missing folders are created.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``index`` is not a valid test-image index.
+    DatasetError
+        If the data set cannot be found or verified (see :func:`load_data`).
+    """
+    _, (x_test, y_test) = load_data()
+    if not 0 <= index < len(x_test):
+        raise ValueError(
+            f"index {index} is out of range; the test set has {len(x_test)} images, "
+            f"so expected 0..{len(x_test) - 1}"
+        )
+    label = int(y_test[index])
+    name = CLASS_NAMES[label]
+    text = {key: value.format(index=index, label=label, name=name) for key, value in _PROVENANCE.items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_image(x_test[index], path, text=text)
+
+
+def predict_file(
+    image_path: str | os.PathLike[str], model_path: str | os.PathLike[str], top: int = 3
+) -> list[tuple[str, float]]:
+    """Classify one image file with a saved model; return the most likely classes.
+
+    This is what ``python -m fmnist_helpers predict IMAGE`` runs.
+
+    Parameters
+    ----------
+    image_path
+        A 28x28 image, light object on dark background (see :func:`load_image`).
+    model_path
+        A model saved with ``model.save(path)``, such as :data:`DEFAULT_MODEL_PATH`.
+    top
+        How many classes to return, 1..10.
+
+    Returns
+    -------
+    list of (str, float)
+        Class name and probability, most likely first.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the image or the model is missing.
+    ValueError
+        If ``top`` is out of range, the image cannot be used (see :func:`load_image`), or
+        the model does not output one probability per Fashion-MNIST class.
+
+    Examples
+    --------
+    >>> predict_file("book/images/test_image_0.png", DEFAULT_MODEL_PATH)  # doctest: +SKIP
+    [('Ankle boot', 0.99...), ('Sneaker', 0.00...), ('Sandal', 0.00...)]
+    """
+    if not 1 <= top <= len(CLASS_NAMES):
+        raise ValueError(
+            f"top must be between 1 and {len(CLASS_NAMES)} (the number of classes), got {top}"
+        )
+    image = load_image(image_path)  # before the model: a bad image fails fast
+    model = load_trained_model(model_path)
+    probabilities = predict_image(model, image)
+    if probabilities.shape != (len(CLASS_NAMES),):
+        raise ValueError(
+            f"the model at {model_path} outputs shape {probabilities.shape} per image, "
+            f"expected ({len(CLASS_NAMES)},): one probability per Fashion-MNIST class. "
+            f"To fix: pass a model trained on Fashion-MNIST, such as the training chapter's"
+        )
+    return top_predictions(probabilities, k=top)

@@ -1,0 +1,108 @@
+"""Fast checks of the committed chapters: structure, tags, outputs, Colab cell, profiles."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fmnist_helpers.book import BOOK_DIR, CHAPTERS, PROFILES
+
+ROOT = BOOK_DIR.parent
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def load(chapter: str) -> dict:
+    return json.loads((BOOK_DIR / f"{chapter}.ipynb").read_text())
+
+
+def code_cells(notebook: dict) -> list[dict]:
+    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+
+
+def tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+def source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def test_toc_lists_the_chapters_in_order():
+    assert TOC["root"] == "book/intro"
+    assert [entry["file"] for entry in TOC["chapters"]] == [f"book/{c}" for c in CHAPTERS]
+    for entry in [TOC["root"], *(e["file"] for e in TOC["chapters"])]:
+        assert list(ROOT.glob(entry + ".*")), entry
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_kernelspec_is_python3(chapter):
+    assert load(chapter)["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_colab_cell_uses_the_configured_repository(chapter):
+    first = code_cells(load(chapter))[0]
+    assert "remove-cell" in tags(first)
+    assert 'if "google.colab" in sys.modules:' in source(first)
+    urls = re.findall(r"git\+(\S+?)\"", source(first))
+    assert urls == [CONFIG["repository"]["url"]]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_parameters_cell_and_profile(chapter):
+    notebook = load(chapter)
+    cells = code_cells(notebook)
+    assert sum("parameters" in tags(cell) for cell in cells) == 1
+    injected = [cell for cell in cells if "injected-parameters" in tags(cell)]
+    assert len(injected) == 1, "commit chapters executed by `make execute`"
+    assert 'profile = "full"' in source(injected[0])
+    declared = set(re.findall(r"^(\w+) =", "".join(source(c) for c in cells if "parameters" in tags(c)), re.M))
+    assert declared <= set(PROFILES["full"]) | {"artifacts_dir", "validation_size"}
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_committed_outputs_are_clean(chapter):
+    for cell in code_cells(load(chapter)):
+        assert cell["execution_count"] is not None, f"unexecuted cell: {source(cell)[:60]}"
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", source(cell)[:60]
+            assert not (output["output_type"] == "stream" and output["name"] == "stderr"), (
+                f"stderr in {chapter}: {''.join(output['text'])[:200]}"
+            )
+            text = "".join(output.get("data", {}).get("text/plain", ""))
+            assert not re.search(r"<matplotlib\.\w+.* at 0x|Text\(|\[<matplotlib", text), text
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_plot_has_an_image(chapter):
+    for cell in code_cells(load(chapter)):
+        if "plt.show()" in source(cell):
+            kinds = {kind for output in cell["outputs"] for kind in output.get("data", {})}
+            assert "image/png" in kinds, source(cell)[:60]
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapters_define_no_helpers(chapter):
+    for cell in code_cells(load(chapter)):
+        assert not re.search(r"^\s*(def|class) ", source(cell), re.M), source(cell)[:60]
+
+
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c[0].isdigit()])
+def test_chapter_has_overview_summary_and_exercises(chapter):
+    text = "\n".join(source(c) for c in load(chapter)["cells"] if c["cell_type"] == "markdown")
+    for heading in ("**In this chapter you will**", "**Prerequisites:**", "## Summary", "## Exercises"):
+        assert heading in text, heading
+
+
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c[0].isdigit()])
+def test_every_exercise_has_a_hidden_solution(chapter):
+    cells = load(chapter)["cells"]
+    exercises = next(source(c) for c in cells if "## Exercises" in source(c))
+    count = len(re.findall(r"^\d+\. ", exercises.split("## Exercises")[1], re.M))
+    solutions = [c for c in cells if c["cell_type"] == "code" and "hide-cell" in tags(c)]
+    assert count >= 2 and len(solutions) == count

@@ -1,0 +1,263 @@
+"""Tests of fmnist_helpers/inference.py and the ``predict`` command line."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image, UnidentifiedImageError
+
+import fmnist_helpers
+import fmnist_helpers.__main__ as cli
+from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, build_mlp, load_image,
+                            load_trained_model, make_example_image, predict_file, predict_image,
+                            save_image, top_predictions)
+
+REPOSITORY = Path(fmnist_helpers.__file__).resolve().parent.parent
+SHIPPED_IMAGE = REPOSITORY / "book" / "images" / "test_image_0.png"
+LINE = re.compile(r"^(?P<name>.+?) +(?P<percent>\d{1,3}\.\d)%$")
+
+
+def random_image(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (28, 28), dtype=np.uint8)
+
+
+@pytest.fixture
+def image_file(tmp_path: Path) -> Path:
+    """A random 28x28 grayscale PNG."""
+    return save_image(random_image(), tmp_path / "image.png")
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained MLP saved as .keras: enough to exercise loading and predicting."""
+    keras.utils.set_random_seed(0)
+    path = tmp_path_factory.mktemp("model") / "m.keras"
+    build_mlp().save(path)
+    return path
+
+
+# --- save_image and load_image ---------------------------------------------------------
+
+
+def test_save_and_load_round_trip(tmp_path):
+    image = random_image()
+    path = save_image(image, tmp_path / "image.png")
+    assert path == tmp_path / "image.png"
+    with Image.open(path) as picture:
+        assert (picture.format, picture.mode, picture.size) == ("PNG", "L", (28, 28))
+    loaded = load_image(path)
+    assert loaded.dtype == np.uint8
+    np.testing.assert_array_equal(loaded, image)
+
+
+def test_save_image_writes_text_chunks(tmp_path):
+    path = save_image(random_image(), tmp_path / "image.png", text={"Source": "a test"})
+    with Image.open(path) as picture:
+        assert picture.text == {"Source": "a test"}
+
+
+@pytest.mark.parametrize(
+    ("image", "error", "message"),
+    [
+        pytest.param(random_image().tolist(), TypeError, r"image must be a numpy array, got list",
+                     id="list"),
+        pytest.param(random_image() / 255.0, TypeError,
+                     r"image must have dtype uint8 \(values 0\.\.255\), got float64\. To fix: "
+                     r"for pixels scaled to 0\.\.1 pass \(image \* 255\)", id="float"),
+        pytest.param(random_image()[np.newaxis], ValueError,
+                     r"image must have shape \(28, 28\), got \(1, 28, 28\)\. To fix: pass one "
+                     r"image", id="batch"),
+        pytest.param(np.zeros((32, 32), dtype=np.uint8), ValueError,
+                     r"image must have shape \(28, 28\), got \(32, 32\)", id="32x32"),
+    ],
+)
+def test_save_image_rejects(tmp_path, image, error, message):
+    with pytest.raises(error, match=message):
+        save_image(image, tmp_path / "image.png")
+    assert not (tmp_path / "image.png").exists()
+
+
+def test_load_image_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"no image file at .*missing\.png; expected a 28x28 "
+                                                r"image such as a PNG\. To fix: check the path"):
+        load_image(tmp_path / "missing.png")
+
+
+def test_load_image_not_an_image(tmp_path):
+    path = tmp_path / "x.png"
+    path.write_text("this is text, not a PNG\n")
+    with pytest.raises(ValueError, match=r"x\.png is not an image Pillow can read; expected an "
+                                         r"image file such as a PNG\. To fix:") as caught:
+        load_image(path)
+    assert isinstance(caught.value.__cause__, UnidentifiedImageError)
+
+
+def test_load_image_truncated(tmp_path, image_file):
+    path = tmp_path / "truncated.png"
+    path.write_bytes(image_file.read_bytes()[:400])
+    with pytest.raises(ValueError, match=r"truncated\.png looks like an image but cannot be decoded "
+                                         r"\(.*\); it may be truncated or damaged"):
+        load_image(path)
+
+
+@pytest.mark.parametrize(("shape", "found"), [((32, 32), "32x32"), ((40, 28), "28x40")],
+                         ids=["32x32", "28-wide-40-high"])
+def test_load_image_wrong_size(tmp_path, shape, found):
+    path = tmp_path / "big.png"
+    Image.fromarray(np.zeros(shape, dtype=np.uint8)).save(path)
+    with pytest.raises(ValueError, match=rf"big\.png is {found} pixels, expected 28x28 like the "
+                                         rf"Fashion-MNIST images\. To fix: crop or resize it"):
+        load_image(path)
+
+
+def test_load_image_converts_rgb_to_grayscale(tmp_path):
+    colours = np.array(
+        [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [0, 0, 0], [128, 128, 128], [200, 100, 50]],
+        dtype=np.uint8,
+    )
+    rgb = np.zeros((28, 28, 3), dtype=np.uint8)
+    rgb[: len(colours)] = colours[:, np.newaxis, :]  # one colour per row
+    path = tmp_path / "colour.png"
+    Image.fromarray(rgb).save(path)
+    with Image.open(path) as picture:
+        assert picture.mode == "RGB"
+    gray = load_image(path)
+    assert gray.shape == (28, 28) and gray.dtype == np.uint8
+    luma = np.rint(rgb.astype(float) @ [0.299, 0.587, 0.114])  # ITU-R 601-2, as Pillow's "L"
+    np.testing.assert_array_equal(gray, luma)
+    assert gray[0, 0] == 76 and gray[3, 0] == 255 and gray[5, 0] == 128
+
+
+# --- the example image -----------------------------------------------------------------
+
+
+def test_make_example_image_from_tiny_data(tiny_dir, tiny_files, isolated, monkeypatch, tmp_path):
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
+    path = make_example_image(1, tmp_path / "new" / "folder" / "example.png")
+    np.testing.assert_array_equal(load_image(path), tiny_files["t10k-images-idx3-ubyte.gz"][1])
+    with Image.open(path) as picture:
+        assert "image index 1, label 1 (Trouser)" in picture.text["Source"]
+        assert picture.text["Copyright"].startswith("Copyright (c) 2017 Zalando SE")
+        assert picture.text["License"] == "MIT"
+
+
+@pytest.mark.parametrize("index", [4, -1])
+def test_make_example_image_index_out_of_range(tiny_dir, isolated, monkeypatch, tmp_path, index):
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
+    with pytest.raises(ValueError, match=rf"index {index} is out of range; the test set has 4 "
+                                         rf"images, so expected 0\.\.3"):
+        make_example_image(index, tmp_path / "example.png")
+    assert not (tmp_path / "example.png").exists()
+
+
+def test_shipped_example_image_is_test_image_0(real_data):
+    _, (x_test, y_test) = real_data
+    assert CLASS_NAMES[y_test[0]] == "Ankle boot"
+    np.testing.assert_array_equal(load_image(SHIPPED_IMAGE), x_test[0])
+
+
+def test_shipped_example_image_regenerates_byte_for_byte(real_data, tmp_path):
+    path = make_example_image(0, tmp_path / "test_image_0.png")
+    assert path.read_bytes() == SHIPPED_IMAGE.read_bytes()
+
+
+# --- predict_file ----------------------------------------------------------------------
+
+
+def test_predict_file_matches_predict_image(image_file, model_file):
+    expected = top_predictions(predict_image(load_trained_model(model_file), random_image()), k=4)
+    result = predict_file(image_file, model_file, top=4)
+    assert [name for name, _ in result] == [name for name, _ in expected]
+    np.testing.assert_allclose([p for _, p in result], [p for _, p in expected], rtol=1e-6)
+
+
+@pytest.mark.parametrize("top", [0, 11])
+def test_predict_file_top_out_of_range(image_file, tmp_path, top):
+    with pytest.raises(ValueError, match=rf"top must be between 1 and 10 \(the number of "
+                                         rf"classes\), got {top}"):
+        predict_file(image_file, tmp_path / "never-loaded.keras", top=top)
+
+
+def test_predict_file_rejects_model_with_wrong_outputs(image_file, tmp_path):
+    build_mlp(num_classes=5).save(tmp_path / "five.keras")
+    with pytest.raises(ValueError, match=r"five\.keras outputs shape \(5,\) per image, expected "
+                                         r"\(10,\): one probability per Fashion-MNIST class"):
+        predict_file(image_file, tmp_path / "five.keras")
+
+
+def test_default_model_path_is_where_the_training_chapter_saves():
+    notebook = json.loads((REPOSITORY / "book" / "5_train.ipynb").read_text())
+    parameters = next(cell for cell in notebook["cells"]
+                      if "parameters" in cell["metadata"].get("tags", []))
+    artifacts_dir = re.search(r'artifacts_dir = "([^"]+)"', "".join(parameters["source"])).group(1)
+    assert DEFAULT_MODEL_PATH == (REPOSITORY / "book" / artifacts_dir / "model.keras").resolve()
+
+
+# --- the command line ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("top", [1, 3, 10])
+def test_cli_predict_prints_top_classes(image_file, model_file, capsys, top):
+    assert cli.main(["predict", str(image_file), "--model", str(model_file), "--top", str(top)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    lines = captured.out.splitlines()
+    assert len(lines) == top
+    matches = [LINE.match(line) for line in lines]
+    assert all(matches), lines
+    names = [match["name"] for match in matches]
+    percents = [float(match["percent"]) for match in matches]
+    assert set(names) <= set(CLASS_NAMES) and len(set(names)) == top
+    assert percents == sorted(percents, reverse=True)
+    assert names == [name for name, _ in predict_file(image_file, model_file, top=top)]
+
+
+def test_cli_predict_format_and_defaults(monkeypatch, capsys):
+    calls = []
+
+    def fake_predict_file(image_path, model_path, top):
+        calls.append((image_path, model_path, top))
+        return [("Ankle boot", 0.973), ("Sneaker", 0.02), ("T-shirt/top", 0.004)]
+
+    monkeypatch.setattr(cli, "predict_file", fake_predict_file)
+    assert cli.main(["predict", "boot.png"]) == 0
+    assert calls == [("boot.png", DEFAULT_MODEL_PATH, 3)]
+    assert capsys.readouterr().out == "Ankle boot   97.3%\nSneaker       2.0%\nT-shirt/top   0.4%\n"
+
+
+def test_cli_predict_missing_image(tmp_path, model_file, capsys):
+    status = cli.main(["predict", str(tmp_path / "missing.png"), "--model", str(model_file)])
+    assert status == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert re.match(r"error: no image file at .*missing\.png", captured.err)
+
+
+def test_cli_predict_missing_model(image_file, tmp_path, capsys):
+    assert cli.main(["predict", str(image_file), "--model", str(tmp_path / "none.keras")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: no saved model at {tmp_path / 'none.keras'}")
+    assert "run the training chapter (5_train)" in err
+
+
+def test_cli_predict_missing_default_model(image_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "DEFAULT_MODEL_PATH", tmp_path / "artifacts" / "model.keras")
+    assert cli.main(["predict", str(image_file)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: no saved model at {tmp_path / 'artifacts' / 'model.keras'}" in err
+
+
+def test_cli_predict_unreadable_image(tmp_path, model_file, capsys):
+    (tmp_path / "x.png").write_text("not an image")
+    assert cli.main(["predict", str(tmp_path / "x.png"), "--model", str(model_file)]) == 1
+    assert re.match(r"error: .*x\.png is not an image Pillow can read", capsys.readouterr().err)
+
+
+def test_cli_predict_bad_top(image_file, model_file, capsys):
+    assert cli.main(["predict", str(image_file), "--model", str(model_file), "--top", "0"]) == 1
+    assert "error: top must be between 1 and 10" in capsys.readouterr().err

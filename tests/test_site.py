@@ -1,0 +1,86 @@
+"""Build the site from the committed chapters (no execution) and check the HTML."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup
+
+from fmnist_helpers.book import BOOK_DIR, CHAPTERS
+
+pytestmark = pytest.mark.slow
+
+ROOT = BOOK_DIR.parent
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+PAGES = ["intro", *CHAPTERS]
+
+
+def soup(site: Path, page: str) -> BeautifulSoup:
+    return BeautifulSoup((site / "book" / f"{page}.html").read_text(), "html.parser")
+
+
+def test_index_and_every_page_exist(site):
+    assert (site / "index.html").is_file()
+    for page in PAGES:
+        assert (site / "book" / f"{page}.html").is_file(), page
+
+
+def count_plots(chapter: str) -> int:
+    """Images among the outputs of the chapter's visible cells."""
+    notebook = json.loads((BOOK_DIR / f"{chapter}.ipynb").read_text())
+    return sum(
+        "image/png" in output.get("data", {})
+        for cell in notebook["cells"]
+        if cell["cell_type"] == "code" and "remove-cell" not in cell["metadata"].get("tags", [])
+        for output in cell["outputs"]
+    )
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_plot_is_an_image_that_exists(site, page):
+    images = soup(site, page).select("div.cell_output img")
+    assert len(images) == count_plots(page)
+    for image in images:
+        assert (site / "book" / image["src"]).resolve().is_file(), image["src"]
+
+
+def test_the_book_has_plots():
+    assert sum(count_plots(chapter) for chapter in CHAPTERS) >= 10
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_no_traceback_or_stderr(site, page):
+    html = soup(site, page)
+    assert not html.select(".output.traceback, .output.stderr, .output.error")
+    assert "Traceback (most recent call last)" not in html.get_text()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_internal_links_resolve(site, page):
+    for link in soup(site, page).select("a[href]"):
+        url = urlparse(link["href"])
+        if url.scheme or url.netloc or not url.path:
+            continue
+        assert (site / "book" / url.path).resolve().exists(), f"{page}: {link['href']}"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_launch_and_download_buttons(site, page):
+    html = soup(site, page)
+    repository = urlparse(CONFIG["repository"]["url"]).path
+    colab = f"https://colab.research.google.com/github{repository}/blob/main/book/{page}.ipynb"
+    assert html.select(f'a[href="{colab}"]'), f"no Colab button for {page}"
+    downloads = [a["href"] for a in html.select("a[href]") if a["href"].endswith(f"{page}.ipynb")]
+    assert any("_sources" in href for href in downloads), downloads
+    for href in downloads:
+        if "_sources" in href:
+            assert (site / "book" / href).resolve().is_file()
+
+
+def test_glued_numbers_are_rendered(site):
+    text = soup(site, "1_load").get_text()
+    assert "there are 60,000 training images and 10,000 test images" in " ".join(text.split())
