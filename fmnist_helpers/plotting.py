@@ -74,7 +74,7 @@ def plot_image_grid(
         raise ValueError(f"a {nrows}x{ncols} grid needs {cells} images, got {len(images)}")
     grid = _axes_grid(nrows, ncols, axes)
     for index, ax in enumerate(grid.flat):
-        ax.imshow(np.squeeze(images[index]), cmap="gray_r")
+        ax.imshow(np.squeeze(images[index]), cmap="gray")
         ax.set_xticks([])
         ax.set_yticks([])
         if titles is not None:

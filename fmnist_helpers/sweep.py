@@ -130,7 +130,8 @@ def run_sweep(names: Sequence[str] = tuple(SWEEP), quick: bool = False) -> pd.Da
     Parameters
     ----------
     names
-        Runs of :data:`SWEEP` to execute.
+        Runs of :data:`SWEEP` to execute. All of them (the default) also fit the classical
+        baseline and rewrite the table; a subset replaces only its own rows and curves.
     quick
         One epoch on 2,000 images per run, written to ``results/`` only (not the book).
 
@@ -159,11 +160,20 @@ def run_sweep(names: Sequence[str] = tuple(SWEEP), quick: bool = False) -> pd.Da
         )
         rows.append(collect_run(name, parameters, folder / "5_train.ipynb", folder))
         histories[name] = json.loads((folder / "history.json").read_text())
-    print("[sweep] logistic regression", flush=True)
-    rows.append(run_classical_baseline(2000 if quick else 60000))
-    table = pd.DataFrame(rows)
+    every_run = list(names) == list(SWEEP)
+    if every_run:
+        print("[sweep] logistic regression", flush=True)
+        rows.append(run_classical_baseline(2000 if quick else 60000))
     target = RESULTS_DIR if quick else DATA_DIR
     target.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame(rows)
+    if not every_run and (target / "experiments.csv").is_file():
+        # Re-running some runs: replace their rows and curves, keep the others.
+        previous = pd.read_csv(target / "experiments.csv")
+        table = pd.concat([previous[~previous["run"].isin(table["run"])], table])
+        order = {name: index for index, name in enumerate([*SWEEP, *previous["run"]])}
+        table = table.sort_values("run", key=lambda runs: runs.map(order), kind="stable")
+        histories = {**json.loads((target / "histories.json").read_text()), **histories}
     table.to_csv(target / "experiments.csv", index=False)
     (target / "histories.json").write_text(json.dumps(histories))
     print(table.to_string(index=False))

@@ -220,10 +220,7 @@ def save_history(history: keras.callbacks.History | dict[str, list[float]], path
         The written file.
     """
     metrics = history.history if isinstance(history, keras.callbacks.History) else history
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({name: [float(v) for v in values] for name, values in metrics.items()}))
-    return path
+    return _write_json({name: [float(v) for v in values] for name, values in metrics.items()}, path)
 
 
 def save_metrics(metrics: dict[str, float], path: str | os.PathLike[str]) -> Path:
@@ -241,9 +238,14 @@ def save_metrics(metrics: dict[str, float], path: str | os.PathLike[str]) -> Pat
     Path
         The written file.
     """
+    return _write_json({name: float(value) for name, value in metrics.items()}, path)
+
+
+def _write_json(content: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write JSON, creating parent folders; return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({name: float(value) for name, value in metrics.items()}))
+    path.write_text(json.dumps(content))
     return path
 
 
