@@ -5,7 +5,7 @@ import re
 import papermill
 import pytest
 
-from fmnist_helpers.book import BOOK_DIR, CHAPTERS, PROFILES, execute_chapter, glue, verified_on
+from fmnist_helpers.book import BOOK_DIR, CHAPTERS, PROFILES, execute_chapter, verified_on
 
 
 def test_profiles_share_their_keys():
@@ -31,7 +31,3 @@ def test_verified_on_names_date_profile_and_versions():
     line = verified_on("full")
     assert re.match(r"Verified on \d{4}-\d{2}-\d{2}: every chapter executed with the `full` profile", line)
     assert "tensorflow 2." in line and "keras 3." in line
-
-
-def test_glue_without_error():
-    glue("name", "value")  # outside a notebook, myst-nb's glue displays nothing
