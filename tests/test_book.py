@@ -15,7 +15,7 @@ def test_profiles_share_their_keys():
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
-def test_profiles_only_set_declared_parameters(chapter):
+def test_every_chapter_declares_a_profile_parameter(chapter):
     declared = papermill.inspect_notebook(BOOK_DIR / f"{chapter}.ipynb")
     assert "profile" in declared
 
