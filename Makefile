@@ -34,9 +34,15 @@ test-fast: setup
 sweep: setup
 	$(PY) -m fmnist_helpers.sweep
 
-# Time-to-accuracy benchmark (long; QUICK=1 for one epoch of each); writes benchmarks/results/.
-benchmark: setup
+# Time-to-accuracy benchmark, about 15 minutes on 2 cores (QUICK=1: a tenth of the images,
+# 1 epoch per accuracy run); installs the JAX and PyTorch backends it compares; writes
+# benchmarks/results/.
+benchmark: setup $(VENV)/.installed-benchmark
 	$(PY) benchmarks/train_speed.py $(if $(QUICK),--quick)
+
+$(VENV)/.installed-benchmark: requirements-benchmark.txt $(VENV)/.installed
+	$(PY) -m pip install -q -r requirements-benchmark.txt
+	touch $@
 
 setup: system-packages $(VENV)/.installed data
 

@@ -1,0 +1,109 @@
+"""Tests of benchmarks/train_speed.py: its arithmetic, its report and one tiny real run."""
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fmnist_helpers.book import PROFILES
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+_spec = importlib.util.spec_from_file_location("train_speed", SCRIPT)
+train_speed = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(train_speed)
+
+RUN = {"model": "fast_cnn", "optimizer": "adam", "learning_rate": 2e-3, "batch_size": 128,
+       "epochs": 3, "precision": "float32", "backend": "tensorflow", "note": "test"}
+
+
+def result(seconds, accuracy, images=60000):
+    return {"epoch_seconds": seconds, "test_accuracy": accuracy, "train_images": images,
+            "train_flops_per_image": 1e6, "backend": "tensorflow"}
+
+
+def test_default_recipe_is_the_books_full_profile():
+    default = train_speed.RECIPES["default"]
+    for recipe_key, profile_key in [("model", "model_name"), ("optimizer", "optimizer_name"),
+                                    ("learning_rate", "learning_rate"), ("batch_size", "batch_size"),
+                                    ("epochs", "epochs")]:
+        assert default[recipe_key] == PROFILES["full"][profile_key]
+
+
+def test_every_recipe_uses_known_settings():
+    base = {"model", "optimizer", "learning_rate", "batch_size", "epochs", "precision", "backend", "note"}
+    for name, recipe in train_speed.RECIPES.items():
+        assert set(recipe) <= base | set(train_speed.SETTINGS), name
+        assert base <= set(recipe), name
+    assert set(train_speed.DEFAULT_SET) <= set(train_speed.RECIPES)
+
+
+def test_speed_probes_differ_from_the_default_probe_in_one_setting():
+    control = train_speed.RECIPES["probe_default"]
+    for name, probe in train_speed.RECIPES.items():
+        if name.startswith("probe_") and name != "probe_default":
+            changed = {key for key in set(probe) | set(control)
+                       if key not in ("note", "train_size") and probe.get(key) != control.get(key)}
+            # Keras turns XLA off under op determinism, so the XLA probe turns both.
+            expected = 2 if name == "probe_xla" else 1
+            assert len(changed) == expected, (name, changed)
+
+
+def test_time_to_target_counts_every_epoch_up_to_the_first_hit():
+    row = train_speed.summarize("run", RUN, result([10.0, 5.0, 5.0], [0.90, 0.921, 0.93]), peak=100.0)
+    assert row["seconds_to_target"] == 15.0
+    assert row["epochs_to_target"] == 2
+    assert row["seconds_per_epoch"] == 5.0  # the first epoch (tracing) is left out
+    assert row["images_per_second"] == 12000.0
+    assert row["achieved_gflops"] == pytest.approx(12.0)
+    assert row["fraction_of_peak"] == pytest.approx(0.12)
+    assert row["final_test_accuracy"] == 0.93
+
+
+def test_a_run_below_target_has_no_time_to_target():
+    row = train_speed.summarize("run", RUN, result([10.0, 5.0, 5.0], [0.90, 0.91, 0.9199]), peak=100.0)
+    assert row["seconds_to_target"] is None
+    assert row["epochs_to_target"] is None
+
+
+def test_speed_probe_keeps_its_fastest_epoch_after_the_first_and_scales_to_60000_images():
+    probe = dict(RUN, speed_only=True)
+    row = train_speed.summarize("probe", probe, result([1.0, 3.0, 2.0], [], images=12000), peak=100.0)
+    assert row["images_per_second"] == 6000.0
+    assert row["seconds_per_epoch"] == 10.0
+    assert row["final_test_accuracy"] is None
+    assert row["seconds_to_target"] is None
+
+
+def test_markdown_reports_ratios_against_baselines_from_the_same_run():
+    rows = [
+        train_speed.summarize("seed", RUN, result([20.0, 20.0], [0.6, 0.7]), 100.0),
+        train_speed.summarize("default", RUN, result([6.0, 5.0], [0.9, 0.925]), 100.0),
+        train_speed.summarize("probe_default", dict(RUN, speed_only=True), result([1, 2, 2], [], 12000), 100.0),
+        train_speed.summarize("probe_x", dict(RUN, speed_only=True, note="faster"), result([1, 1, 1], [], 12000), 100.0),
+    ]
+    report = {"date": "2026-01-01", "machine": {"cpu": "CPU", "cores": 2},
+              "versions": {"tensorflow": "2", "keras": "3"}, "train_size": 60000,
+              "target_accuracy": 0.92, "peak_gflops": {"float32": 100.0, "bfloat16": 50.0}, "recipes": rows}
+    text = train_speed.markdown(report)
+    seed_line = next(line for line in text.splitlines() if line.startswith("| seed |"))
+    default_line = next(line for line in text.splitlines() if line.startswith("| default |"))
+    probe_line = next(line for line in text.splitlines() if line.startswith("| probe_x |"))
+    assert "| 1.00x | not reached | - | 70.00% |" in seed_line
+    assert "| 4.00x | 11 s | 2 | 92.50% |" in default_line
+    assert "| faster | 12,000 | 5.0 | 12,000 | 2.00x |" in probe_line
+
+
+def test_run_recipe_trains_a_tiny_probe(real_data):
+    probe = dict(train_speed.RECIPES["probe_default"], epochs=2)
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--run-one", json.dumps(probe), "--train-size", "256"],
+        stdout=subprocess.PIPE, text=True, check=True,
+    )
+    measured = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert measured["train_images"] == 256
+    assert len(measured["epoch_seconds"]) == 2
+    assert measured["test_accuracy"] == []  # probes only time training
+    assert measured["train_flops_per_image"] > 0
