@@ -87,15 +87,18 @@ def build_mlp(num_classes: int = 10, hidden_units: int = 128) -> keras.Model:
 
 def build_fast_cnn(
     num_classes: int = 10,
-    filters: tuple[int, int] = (32, 64),
+    filters: tuple[int, int] = (16, 32),
     dense_units: int = 128,
     batch_norm: bool = False,
+    dropout: tuple[float, float] = (0.3, 0.3),
 ) -> keras.Model:
     """Build a small CNN that learns fast on a CPU.
 
     Two blocks of conv 3x3 (same padding) + relu + max-pool 2, then dropout, dense
-    relu, dropout and the softmax. "Same" padding keeps the border pixels in play;
-    the smaller convolutions make each training step cheaper than the seed CNN's.
+    relu, dropout and the softmax. "Same" padding keeps the border pixels in play.
+    With 16 and 32 filters an epoch costs about a third of the arithmetic of 32 and
+    64 filters; the book's benchmark found that this narrow network needs a few more
+    epochs but less training time to reach 92% test accuracy on a 2-core CPU.
 
     Parameters
     ----------
@@ -107,6 +110,8 @@ def build_fast_cnn(
         Width of the hidden dense layer.
     batch_norm
         Put batch normalization between each convolution and its relu.
+    dropout
+        Dropout rates before and after the dense layer; a rate of 0 leaves that layer out.
 
     Returns
     -------
@@ -121,17 +126,18 @@ def build_fast_cnn(
         if batch_norm:
             blocks.append(layers.BatchNormalization(name=f"batchnorm{index}"))
         blocks += [layers.ReLU(name=f"relu{index}"), layers.MaxPooling2D(2, name=f"pool{index}")]
+    for rate in dropout:
+        if not 0 <= rate < 1:
+            raise ValueError(f"dropout rates must be in [0, 1), got {dropout}")
+    head: list[keras.layers.Layer] = [layers.Flatten(name="flatten")]
+    if dropout[0]:
+        head.append(layers.Dropout(dropout[0], name="dropout1"))
+    head.append(layers.Dense(dense_units, activation="relu", name="dense"))
+    if dropout[1]:
+        head.append(layers.Dropout(dropout[1], name="dropout2"))
+    head.append(layers.Dense(num_classes, activation="softmax", name="probabilities"))
     return keras.Sequential(
-        [
-            keras.Input(shape=INPUT_SHAPE, name="image"),
-            *blocks,
-            layers.Flatten(name="flatten"),
-            layers.Dropout(0.3, name="dropout1"),
-            layers.Dense(dense_units, activation="relu", name="dense"),
-            layers.Dropout(0.3, name="dropout2"),
-            layers.Dense(num_classes, activation="softmax", name="probabilities"),
-        ],
-        name="fast_cnn",
+        [keras.Input(shape=INPUT_SHAPE, name="image"), *blocks, *head], name="fast_cnn"
     )
 
 

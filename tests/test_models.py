@@ -1,5 +1,6 @@
 """Tests of fmnist_helpers/models.py."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -33,9 +34,24 @@ def test_mlp_params():
     assert build_mlp().count_params() == (784 + 1) * 128 + (128 + 1) * 10
 
 
+def test_fast_cnn_params():
+    conv1, conv2 = (3 * 3 * 1 + 1) * 16, (3 * 3 * 16 + 1) * 32
+    dense, probabilities = (7 * 7 * 32 + 1) * 128, (128 + 1) * 10
+    assert build_fast_cnn().count_params() == conv1 + conv2 + dense + probabilities == 206_922
+
+
 def test_fast_cnn_batch_norm_option():
     assert "batchnorm1" in [layer.name for layer in build_fast_cnn(batch_norm=True).layers]
     assert "batchnorm1" not in [layer.name for layer in build_fast_cnn().layers]
+
+
+def test_fast_cnn_dropout_option():
+    rates = {layer.name: layer.rate for layer in build_fast_cnn(dropout=(0.0, 0.25)).layers
+             if isinstance(layer, keras.layers.Dropout)}
+    assert rates == {"dropout2": 0.25}  # a rate of 0 leaves the layer out
+    assert build_fast_cnn(dropout=(0.5, 0.0)).count_params() == build_fast_cnn().count_params()
+    with pytest.raises(ValueError, match=r"dropout rates must be in \[0, 1\), got \(1.0, 0.2\)"):
+        build_fast_cnn(dropout=(1.0, 0.2))
 
 
 def test_build_model_unknown_name():
