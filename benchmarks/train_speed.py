@@ -16,7 +16,7 @@ Times are reported as ratios too (against the seed recipe, against the default p
 against a matmul peak measured in the same run), because absolute times on shared machines
 drift.
 
-    python benchmarks/train_speed.py             # the default set, about 18 minutes on 2 cores
+    python benchmarks/train_speed.py             # the default set, about 15 minutes on 2 cores
     python benchmarks/train_speed.py --quick     # a tenth of the images, 1 epoch per run
     python benchmarks/train_speed.py --recipes seed default probe_default probe_torch
 
