@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .recipes import PROFILES
+
 __all__ = [
     "BOOK_DIR",
     "CHAPTERS",
@@ -39,33 +41,6 @@ CHAPTERS: tuple[str, ...] = (
     "appendix_speed",
 )
 
-#: Parameters for each profile. ``full`` is what the published site shows; ``smoke``
-#: runs every code path in a fraction of the time, for tests.
-PROFILES: dict[str, dict[str, Any]] = {
-    "full": {
-        "profile": "full",
-        "model_name": "fast_cnn",
-        "optimizer_name": "adam",
-        "learning_rate": 3e-3,
-        "batch_size": 128,
-        "epochs": 10,
-        "train_size": 60000,
-        "seed": 0,
-        "min_test_accuracy": 0.905,
-    },
-    "smoke": {
-        "profile": "smoke",
-        "model_name": "fast_cnn",
-        "optimizer_name": "adam",
-        "learning_rate": 3e-3,
-        "batch_size": 128,
-        "epochs": 1,
-        "train_size": 2000,
-        "seed": 0,
-        "min_test_accuracy": 0.5,
-    },
-}
-
 #: Seconds one cell may run before papermill gives up.
 CELL_TIMEOUT = 1800
 
@@ -75,8 +50,12 @@ def execute_chapter(
     profile: str = "full",
     output_dir: str | os.PathLike[str] | None = None,
     artifacts_dir: str | os.PathLike[str] | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> Path:
     """Execute one chapter with papermill and write the executed notebook.
+
+    Papermill's cell of injected parameters is tagged ``remove-cell``: the site shows the
+    chapter's own parameters cell once, not twice.
 
     Parameters
     ----------
@@ -89,6 +68,8 @@ def execute_chapter(
     artifacts_dir
         Where the training chapter saves, and the evaluation chapter loads, the model;
         by default the chapters' own ``../artifacts``: ``artifacts/`` at the repository's top.
+    parameters
+        Parameters that replace the profile's (the sweep's recipes).
 
     Returns
     -------
@@ -109,23 +90,35 @@ def execute_chapter(
     source = BOOK_DIR / f"{chapter}.ipynb"
     target = Path(output_dir or BOOK_DIR) / f"{chapter}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    profile_parameters = dict(PROFILES[profile])
+    profile_parameters = {**PROFILES[profile].parameters(), **(parameters or {})}
     if artifacts_dir is not None:  # otherwise the chapters' own default, ../artifacts
         profile_parameters["artifacts_dir"] = str(Path(artifacts_dir).resolve())
     # Pass each chapter only the parameters its `parameters` cell declares.
     declared = papermill.inspect_notebook(source)
-    parameters = {name: value for name, value in profile_parameters.items() if name in declared}
     papermill.execute_notebook(
         source,
         target,
-        parameters=parameters,
+        parameters={name: value for name, value in profile_parameters.items() if name in declared},
         cwd=BOOK_DIR,
         kernel_name="python3",
         progress_bar=True,
         execution_timeout=CELL_TIMEOUT,
         report_mode=False,
     )
+    _hide_injected_parameters(target)
     return target
+
+
+def _hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected-parameters cell ``remove-cell``, so the site does not show it."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    nbformat.write(notebook, path)
 
 
 def verified_on(profile: str) -> str:

@@ -1,4 +1,4 @@
-"""The book's models: the seed post's CNN, a small MLP baseline and a fast CNN."""
+"""The book's models: the seed post's CNN, an MLP baseline, a fast CNN and a headline CNN."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ __all__ = [
     "INPUT_SHAPE",
     "MODELS",
     "build_fast_cnn",
+    "build_headline_cnn",
     "build_mlp",
     "build_model",
     "build_seed_cnn",
@@ -87,48 +88,71 @@ def build_mlp(num_classes: int = 10, hidden_units: int = 128) -> keras.Model:
 
 def build_fast_cnn(
     num_classes: int = 10,
-    filters: tuple[int, int] = (16, 32),
+    filters: tuple[int, ...] = (16, 32),
     dense_units: int = 128,
-    batch_norm: bool = False,
+    batch_norm: bool = True,
     dropout: tuple[float, float] = (0.3, 0.3),
+    augment: bool = False,
+    name: str = "fast_cnn",
 ) -> keras.Model:
     """Build a small CNN that learns fast on a CPU.
 
-    Two blocks of conv 3x3 (same padding) + relu + max-pool 2, then dropout, dense
-    relu, dropout and the softmax. "Same" padding keeps the border pixels in play.
-    With 16 and 32 filters an epoch costs about a third of the arithmetic of 32 and
-    64 filters; the book's benchmark found that this narrow network needs a few more
-    epochs but less training time to reach 92% test accuracy on a 2-core CPU.
+    One block per entry of ``filters``: conv 3x3 (same padding, so the border pixels stay
+    in play), max-pool 2, batch normalization, relu. Then dropout, a dense relu layer,
+    dropout and the softmax. Batch normalization comes *after* the pooling, as in Myrtle's
+    "How to train your ResNet": it then normalizes a quarter of the values, which costs
+    far less on a CPU than normalizing before the pooling, and still lets a high learning
+    rate train stably. Its running statistics follow the batches with momentum 0.9 instead of
+    Keras' 0.99, so that they are ready after the few hundred steps of a short run.
 
     Parameters
     ----------
     num_classes
         Size of the softmax output.
     filters
-        Filters of the two convolutions.
+        Filters of each convolution block, one block per entry.
     dense_units
         Width of the hidden dense layer.
     batch_norm
-        Put batch normalization between each convolution and its relu.
+        Normalize each block's pooled output; without it, the convolutions keep their biases.
     dropout
         Dropout rates before and after the dense layer; a rate of 0 leaves that layer out.
+    augment
+        Start with random horizontal flips and shifts of up to 2 pixels. Keras' random
+        preprocessing layers act only while training; ``predict`` sees the image as it is.
+    name
+        The model's name.
 
     Returns
     -------
     keras.Model
-        An uncompiled ``Sequential`` model named ``fast_cnn`` taking ``(28, 28, 1)`` input.
+        An uncompiled ``Sequential`` model taking ``(28, 28, 1)`` input.
+
+    Raises
+    ------
+    ValueError
+        If a dropout rate is outside [0, 1) or ``filters`` is empty.
     """
-    blocks: list[keras.layers.Layer] = []
-    for index, block_filters in enumerate(filters, start=1):
-        blocks.append(
-            layers.Conv2D(block_filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{index}")
-        )
-        if batch_norm:
-            blocks.append(layers.BatchNormalization(name=f"batchnorm{index}"))
-        blocks += [layers.ReLU(name=f"relu{index}"), layers.MaxPooling2D(2, name=f"pool{index}")]
+    if not filters:
+        raise ValueError("filters must name at least one convolution block, got ()")
     for rate in dropout:
         if not 0 <= rate < 1:
             raise ValueError(f"dropout rates must be in [0, 1), got {dropout}")
+    front: list[keras.layers.Layer] = []
+    if augment:
+        front += [
+            layers.RandomFlip("horizontal", seed=1, name="flip"),
+            layers.RandomTranslation(2 / 28, 2 / 28, fill_mode="constant", seed=2, name="shift"),
+        ]
+    blocks: list[keras.layers.Layer] = []
+    for index, block_filters in enumerate(filters, start=1):
+        blocks += [
+            layers.Conv2D(block_filters, 3, padding="same", use_bias=not batch_norm, name=f"conv{index}"),
+            layers.MaxPooling2D(2, name=f"pool{index}"),
+        ]
+        if batch_norm:
+            blocks.append(layers.BatchNormalization(momentum=0.9, name=f"batchnorm{index}"))
+        blocks.append(layers.ReLU(name=f"relu{index}"))
     head: list[keras.layers.Layer] = [layers.Flatten(name="flatten")]
     if dropout[0]:
         head.append(layers.Dropout(dropout[0], name="dropout1"))
@@ -137,15 +161,36 @@ def build_fast_cnn(
         head.append(layers.Dropout(dropout[1], name="dropout2"))
     head.append(layers.Dense(num_classes, activation="softmax", name="probabilities"))
     return keras.Sequential(
-        [keras.Input(shape=INPUT_SHAPE, name="image"), *blocks, *head], name="fast_cnn"
+        [keras.Input(shape=INPUT_SHAPE, name="image"), *front, *blocks, *head], name=name
     )
+
+
+def build_headline_cnn(num_classes: int = 10) -> keras.Model:
+    """Build the book's most accurate model: the fast CNN, wider and three blocks deep, augmented.
+
+    Blocks of 32, 64 and 128 filters, a 256-unit dense layer, and random flips and
+    shifts while training (see :func:`build_fast_cnn`).
+
+    Parameters
+    ----------
+    num_classes
+        Size of the softmax output.
+
+    Returns
+    -------
+    keras.Model
+        An uncompiled ``Sequential`` model named ``headline_cnn``.
+    """
+    return build_fast_cnn(num_classes, filters=(32, 64, 128), dense_units=256, augment=True,
+                          name="headline_cnn")
 
 
 #: The models a training run can name, for papermill parameters and sweeps.
 MODELS: dict[str, Callable[[], keras.Model]] = {
     "seed_cnn": build_seed_cnn,
     "fast_cnn": build_fast_cnn,
-    "fast_cnn_bn": lambda: build_fast_cnn(batch_norm=True),
+    "fast_cnn_plain": lambda: build_fast_cnn(batch_norm=False, name="fast_cnn_plain"),
+    "headline_cnn": build_headline_cnn,
     "mlp": build_mlp,
 }
 
@@ -156,7 +201,8 @@ def build_model(name: str) -> keras.Model:
     Parameters
     ----------
     name
-        ``"seed_cnn"``, ``"fast_cnn"``, ``"fast_cnn_bn"`` or ``"mlp"``.
+        ``"seed_cnn"``, ``"fast_cnn"``, ``"fast_cnn_plain"`` (without batch normalization),
+        ``"headline_cnn"`` or ``"mlp"``.
 
     Returns
     -------

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.ticker import MaxNLocator
 
 from .data import CLASS_NAMES
 
@@ -161,6 +162,7 @@ def plot_history(
         if f"val_{metric}" in table:
             ax.plot(epochs, table[f"val_{metric}"], marker="o", label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(metric)
         ax.set_title(metric.capitalize())
         ax.legend()
@@ -235,7 +237,9 @@ def plot_probabilities(
     """Draw one image's predicted probabilities as horizontal bars.
 
     The predicted class is drawn in blue; the true class, when given and different,
-    in red.
+    in red, and its name is written in red too, so that a confident mistake (the true
+    class near 0) still shows which class was right. Each bar is labelled with its
+    probability.
 
     Parameters
     ----------
@@ -258,10 +262,16 @@ def plot_probabilities(
     if true_label is not None:
         colors[true_label] = "tab:red"
     colors[int(np.argmax(probabilities))] = "tab:blue"
-    ax.barh(range(len(class_names)), probabilities, color=colors)
+    bars = ax.barh(range(len(class_names)), probabilities, color=colors)
+    ax.bar_label(bars, labels=[f"{p:.0%}" for p in probabilities], padding=2, fontsize=7)
     ax.set_yticks(range(len(class_names)), class_names)
+    for index, tick in enumerate(ax.get_yticklabels()):
+        if colors[index] != "lightgray":
+            tick.set_color(colors[index])
+            tick.set_fontweight("bold")
     ax.invert_yaxis()
-    ax.set_xlim(0, 1)
+    ax.set_xlim(0, 1.15)
+    ax.set_xticks([0, 0.5, 1])
     ax.set_xlabel("probability")
     return ax
 

@@ -1,9 +1,12 @@
-"""Seeding, optimizers and a quiet, reproducible fit."""
+"""Seeding, optimizers, the one-line-per-epoch logger and the recipe's reproducible fit."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +14,15 @@ import keras
 import numpy as np
 import pandas as pd
 
+from .models import build_model
+from .recipes import Recipe
+
 __all__ = [
     "OPTIMIZERS",
     "EpochLogger",
+    "check_follows_recipe",
     "load_history",
+    "load_or_train_model",
     "make_optimizer",
     "make_schedule",
     "save_history",
@@ -128,80 +136,201 @@ def make_optimizer(
 
 
 class EpochLogger(keras.callbacks.Callback):
-    """Print one concise line per epoch: its metrics, and no timings or progress bars."""
+    """Print one concise line per epoch: its seconds and metrics, and no progress bars.
+
+    The seconds count training only, not the scoring of validation data, and vary from
+    machine to machine (and run to run); the metrics repeat exactly in a seeded run.
+    """
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.epochs = self.params.get("epochs")
+        self.seconds: list[float] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._start: float | None = time.perf_counter()
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._stop()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._stop()  # already stopped when there was validation data
         metrics = ", ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items())
-        print(f"Epoch {epoch + 1}/{self.epochs}: {metrics}", flush=True)
+        print(f"Epoch {epoch + 1}/{self.epochs} ({self.seconds[-1]:.1f} s): {metrics}", flush=True)
+
+    def _stop(self) -> None:
+        if self._start is not None:
+            self.seconds.append(time.perf_counter() - self._start)
+            self._start = None
 
 
 def train_model(
-    model: keras.Model,
+    recipe: Recipe,
     x_train: np.ndarray,
     y_train: np.ndarray,
     *,
-    epochs: int,
-    batch_size: int,
-    optimizer: keras.optimizers.Optimizer,
     validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
     log_epochs: bool = True,
 ) -> keras.callbacks.History:
-    """Compile and fit a classifier, printing one line per epoch.
+    """Seed, build, compile and fit a recipe's model: chapter 5's training, in one call.
 
-    The loss follows the labels: categorical cross-entropy for one-hot labels,
-    sparse categorical cross-entropy for integer labels. Call
-    :func:`seed_everything` before building the model for a repeatable run.
+    Chapter 5 writes these steps out; a hidden check there (:func:`check_follows_recipe`)
+    fails if its model, ``compile`` or ``fit`` arguments differ from these, so the sweep,
+    the benchmark and chapters 6 and 8 train exactly what chapter 5 teaches.
 
     Parameters
     ----------
-    model
-        An uncompiled Keras classifier ending in a softmax.
+    recipe
+        The model and its training settings.
     x_train, y_train
-        Training images and labels (integers or one-hot).
-    epochs, batch_size
-        As in ``model.fit``.
-    optimizer
-        For example from :func:`make_optimizer`.
+        Preprocessed training images and integer labels.
     validation_data
-        ``(x_val, y_val)`` evaluated after each epoch, or ``None``.
+        ``(x_val, y_val)`` scored after each epoch, or ``None``.
+    callbacks
+        More Keras callbacks, e.g. a timer or ``keras.callbacks.EarlyStopping``.
     log_epochs
-        Print one line per epoch.
+        Print one line per epoch (:class:`EpochLogger`).
 
     Returns
     -------
     keras.callbacks.History
-        ``history.history`` maps ``"loss"``, ``"accuracy"`` (and ``"val_..."``) to
-        one value per epoch. Keras 2's ``"acc"`` key is now ``"accuracy"``.
+        ``history.model`` is the trained model; ``history.history`` maps ``"loss"``,
+        ``"accuracy"`` (and ``"val_..."``) to one value per epoch.
 
     Raises
     ------
     ValueError
-        If ``x_train`` and ``y_train`` differ in length.
+        If ``x_train`` and ``y_train`` differ in length, or the labels are not integers.
     """
     if len(x_train) != len(y_train):
         raise ValueError(
             f"x_train has {len(x_train)} examples but y_train has {len(y_train)}; "
             f"expected one label per image"
         )
-    one_hot_labels = np.ndim(y_train) == 2
+    if np.ndim(y_train) != 1:
+        raise ValueError(
+            f"expected integer class labels of shape ({len(y_train)},), got shape {np.shape(y_train)}; "
+            f"for one-hot labels use labels.argmax(axis=1)"
+        )
+    seed_everything(recipe.seed)
+    model = build_model(recipe.model_name)
     model.compile(
-        optimizer=optimizer,
-        loss="categorical_crossentropy" if one_hot_labels else "sparse_categorical_crossentropy",
+        optimizer=make_optimizer(recipe.optimizer_name, recipe.learning_rate,
+                                 total_steps=recipe.total_steps(len(x_train))),
+        loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model.fit(
         x_train,
         y_train,
-        epochs=epochs,
-        batch_size=batch_size,
+        batch_size=recipe.batch_size,
+        epochs=recipe.epochs,
         validation_data=validation_data,
-        shuffle=True,
+        callbacks=[*([EpochLogger()] if log_epochs else []), *callbacks],
         verbose=0,
-        callbacks=[EpochLogger()] if log_epochs else [],
     )
+
+
+def load_or_train_model(
+    path: str | os.PathLike[str], recipe: Recipe, train_size: int | None = None
+) -> keras.Model:
+    """Load the model chapter 5 saved at ``path``; where there is none, train it as chapter 5 does.
+
+    A chapter opened alone (in Colab, say) has no saved model: this trains ``recipe`` on
+    chapter 5's training split, with one line per epoch, and saves it at ``path`` for the
+    next chapter.
+
+    Parameters
+    ----------
+    path
+        The ``.keras`` file chapter 5 writes.
+    recipe
+        What to train when there is no file.
+    train_size
+        Train on at most this many images, as chapter 5's ``train_size`` parameter.
+
+    Returns
+    -------
+    keras.Model
+    """
+    from .data import load_data
+    from .evaluation import load_trained_model
+    from .preprocessing import preprocess_images, split_validation
+
+    path = Path(path)
+    if path.is_file():
+        return load_trained_model(path)
+    print(f"No trained model at {path}: training chapter 5's recipe now, as chapter 5 does.", flush=True)
+    (x_train, y_train), _ = load_data()
+    (x_fit, y_fit), validation_data = split_validation(
+        preprocess_images(x_train), y_train, validation_size=0.1, seed=recipe.seed
+    )
+    history = train_model(recipe, x_fit[:train_size], y_fit[:train_size], validation_data=validation_data)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    history.model.save(path)
+    return history.model
+
+
+def check_follows_recipe(history: keras.callbacks.History, recipe: Recipe, train_size: int) -> None:
+    """Check that a fit trained exactly what :func:`train_model` trains for ``recipe``.
+
+    Compares the model's architecture (``get_config()``), its optimizer and learning-rate
+    schedule, its loss and metrics, and the epochs and steps of the fit.
+
+    Parameters
+    ----------
+    history
+        What ``model.fit`` returned.
+    recipe
+        The recipe the fit should follow.
+    train_size
+        How many training images the fit saw.
+
+    Raises
+    ------
+    ValueError
+        Naming the first setting that differs, with both values.
+    """
+    model = history.model
+    reference = build_model(recipe.model_name)
+    expected_optimizer = make_optimizer(recipe.optimizer_name, recipe.learning_rate,
+                                        total_steps=recipe.total_steps(train_size))
+    comparisons = {
+        "model (get_config())": (model.get_config(), reference.get_config()),
+        "epochs": (history.params.get("epochs"), recipe.epochs),
+        "steps per epoch": (history.params.get("steps"), math.ceil(train_size / recipe.batch_size)),
+        "loss": (model.loss, "sparse_categorical_crossentropy"),
+        "metrics": (model.get_compile_config().get("metrics"), ["accuracy"]),
+        "optimizer": (_flat_config(model.optimizer), _flat_config(expected_optimizer)),
+    }
+    for setting, (actual, expected) in comparisons.items():
+        if actual == expected:
+            continue
+        if isinstance(actual, dict) and isinstance(expected, dict) and setting == "optimizer":
+            keys = sorted(key for key in actual.keys() | expected.keys() if actual.get(key) != expected.get(key))
+            actual = {key: actual.get(key) for key in keys}
+            expected = {key: expected.get(key) for key in keys}
+        raise ValueError(
+            f"the fit does not follow the recipe: its {setting} is {actual!r}, expected "
+            f"{expected!r} from {recipe}. To fix: train with the recipe's settings, as "
+            f"fmnist_helpers.train_model does"
+        )
+
+
+def _flat_config(optimizer: keras.optimizers.Optimizer) -> dict[str, Any]:
+    """An optimizer's class and settings, its schedule's flattened in, without names."""
+    flat: dict[str, Any] = {"class": type(optimizer).__name__}
+    for key, value in optimizer.get_config().items():
+        if key == "name":
+            continue
+        if key == "learning_rate" and isinstance(value, dict):
+            flat["learning_rate schedule"] = value.get("class_name")
+            for name, setting in value.get("config", {}).items():
+                if name != "name":
+                    flat[f"learning_rate {name}"] = setting
+        else:
+            flat[key] = value
+    return flat
 
 
 def save_history(history: keras.callbacks.History | dict[str, list[float]], path: str | os.PathLike[str]) -> Path:

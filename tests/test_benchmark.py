@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_helpers.book import PROFILES
+from fmnist_helpers import DEFAULT_RECIPE
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
 _spec = importlib.util.spec_from_file_location("train_speed", SCRIPT)
@@ -26,10 +26,18 @@ def result(seconds, accuracy, images=60000):
 
 def test_default_recipe_is_the_books_full_profile():
     default = train_speed.RECIPES["default"]
-    for recipe_key, profile_key in [("model", "model_name"), ("optimizer", "optimizer_name"),
-                                    ("learning_rate", "learning_rate"), ("batch_size", "batch_size"),
-                                    ("epochs", "epochs")]:
-        assert default[recipe_key] == PROFILES["full"][profile_key]
+    for benchmark_key, recipe_key in [("model", "model_name"), ("optimizer", "optimizer_name"),
+                                      ("learning_rate", "learning_rate"), ("batch_size", "batch_size"),
+                                      ("epochs", "epochs")]:
+        assert default[benchmark_key] == getattr(DEFAULT_RECIPE, recipe_key)
+
+
+def test_median_repeat_keeps_the_middle_run_and_lists_all():
+    rows = [train_speed.summarize("default", RUN, result([10.0, seconds, 5.0], [0.9, 0.93, 0.93]), 100.0)
+            for seconds in (9.0, 5.0, 7.0)]
+    row = train_speed.median_repeat(rows)
+    assert row["seconds_to_target"] == 17.0
+    assert row["repeat_seconds_to_target"] == [19.0, 15.0, 17.0]
 
 
 def test_every_recipe_uses_known_settings():

@@ -1,17 +1,28 @@
 """Tests of fmnist_helpers/book.py: profiles, the runner's argument checks, the verified line."""
 
+import dataclasses
 import re
 
 import papermill
 import pytest
 
+from fmnist_helpers import DEFAULT_RECIPE
 from fmnist_helpers.book import BOOK_DIR, CHAPTERS, PROFILES, execute_chapter, verified_on
 
 
-def test_profiles_share_their_keys():
+def test_profiles_are_the_default_recipe_and_its_quick_variant():
     assert set(PROFILES) == {"full", "smoke"}
-    assert PROFILES["full"].keys() == PROFILES["smoke"].keys()
-    assert PROFILES["smoke"]["epochs"] < PROFILES["full"]["epochs"]
+    full, smoke = PROFILES["full"], PROFILES["smoke"]
+    assert full.recipe == DEFAULT_RECIPE
+    assert smoke.recipe == dataclasses.replace(DEFAULT_RECIPE, epochs=1)
+    assert smoke.train_size < full.train_size
+    assert full.parameters().keys() == smoke.parameters().keys()
+    assert full.parameters()["profile"] == "full" and full.parameters()["epochs"] == DEFAULT_RECIPE.epochs
+
+
+def test_recipe_rejects_impossible_settings():
+    with pytest.raises(ValueError, match=r"batch_size and epochs must be at least 1, got batch_size=0, epochs=10"):
+        dataclasses.replace(DEFAULT_RECIPE, batch_size=0)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -4,8 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from fmnist_helpers import (MODELS, build_fast_cnn, build_mlp, build_model, build_seed_cnn,
-                            explain_params, print_summary)
+from fmnist_helpers import (MODELS, build_fast_cnn, build_headline_cnn, build_mlp, build_model,
+                            build_seed_cnn, explain_params, print_summary)
 
 
 def test_seed_cnn_matches_the_post():
@@ -35,14 +35,30 @@ def test_mlp_params():
 
 
 def test_fast_cnn_params():
-    conv1, conv2 = (3 * 3 * 1 + 1) * 16, (3 * 3 * 16 + 1) * 32
+    conv1, conv2 = 3 * 3 * 1 * 16, 3 * 3 * 16 * 32  # no biases: batch norm's offset replaces them
+    batch_norm = 4 * 16 + 4 * 32
     dense, probabilities = (7 * 7 * 32 + 1) * 128, (128 + 1) * 10
-    assert build_fast_cnn().count_params() == conv1 + conv2 + dense + probabilities == 206_922
+    assert build_fast_cnn().count_params() == conv1 + conv2 + batch_norm + dense + probabilities == 207_066
 
 
-def test_fast_cnn_batch_norm_option():
-    assert "batchnorm1" in [layer.name for layer in build_fast_cnn(batch_norm=True).layers]
-    assert "batchnorm1" not in [layer.name for layer in build_fast_cnn().layers]
+def test_fast_cnn_normalizes_after_pooling():
+    names = [layer.name for layer in build_fast_cnn().layers]
+    assert names[:4] == ["conv1", "pool1", "batchnorm1", "relu1"]
+    assert build_fast_cnn().get_layer("batchnorm1").momentum == 0.9
+    plain = build_fast_cnn(batch_norm=False)
+    assert "batchnorm1" not in [layer.name for layer in plain.layers]
+    assert plain.get_layer("conv1").use_bias
+    assert build_model("fast_cnn_plain").count_params() == 206_922
+
+
+def test_headline_cnn_augments_only_while_training():
+    model = build_headline_cnn()
+    assert [layer.name for layer in model.layers[:2]] == ["flip", "shift"]
+    assert [model.get_layer(f"conv{i}").filters for i in (1, 2, 3)] == [32, 64, 128]
+    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_array_equal(model.predict(images, verbose=0), model.predict(images, verbose=0))
+    with pytest.raises(ValueError, match=r"filters must name at least one convolution block"):
+        build_fast_cnn(filters=())
 
 
 def test_fast_cnn_dropout_option():

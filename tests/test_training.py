@@ -1,11 +1,18 @@
 """Tests of fmnist_helpers/training.py."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
 
-from fmnist_helpers import (build_seed_cnn, load_history, make_optimizer, make_schedule,
-                            save_history, seed_everything, train_model)
+import dataclasses
+
+from fmnist_helpers import (DEFAULT_RECIPE, build_model, check_follows_recipe, load_history,
+                            load_or_train_model, make_optimizer, make_schedule, save_history,
+                            seed_everything, train_model)
+
+TINY = dataclasses.replace(DEFAULT_RECIPE, model_name="mlp", batch_size=8, epochs=2)
 
 
 def tiny_batch(seed=0, n=16):
@@ -48,50 +55,86 @@ def test_make_optimizer_errors(name, rate, message):
         make_optimizer(name, rate)
 
 
-def fit_twice_steps(seed):
-    seed_everything(seed)
-    model = build_seed_cnn()
+def fit(recipe, **kwargs):
     x, y = tiny_batch()
-    history = train_model(model, x, y, epochs=2, batch_size=8, optimizer=make_optimizer("adam", 1e-3),
-                          log_epochs=False)
-    return history.history, model.get_weights()
+    return train_model(recipe, x, y, log_epochs=False, **kwargs)
 
 
 def test_seeded_fit_repeats_exactly():
-    first_history, first_weights = fit_twice_steps(seed=1)
-    second_history, second_weights = fit_twice_steps(seed=1)
-    assert first_history == second_history
-    for a, b in zip(first_weights, second_weights):
+    first, second = fit(dataclasses.replace(TINY, seed=1)), fit(dataclasses.replace(TINY, seed=1))
+    assert first.history == second.history
+    for a, b in zip(first.model.get_weights(), second.model.get_weights()):
         np.testing.assert_array_equal(a, b)
-    other_history, _ = fit_twice_steps(seed=2)
-    assert other_history != first_history
+    assert fit(dataclasses.replace(TINY, seed=2)).history != first.history
 
 
-def test_train_model_prints_one_line_per_epoch(capsys):
-    seed_everything(0)
+def test_train_model_follows_the_recipe():
+    history = fit(TINY)
+    assert history.model.name == "mlp"
+    assert history.params["epochs"] == 2 and history.params["steps"] == 2  # 16 images, batches of 8
+    assert history.model.loss == "sparse_categorical_crossentropy"
+    check_follows_recipe(history, TINY, train_size=16)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [({"learning_rate": 0.5}, r"its optimizer is \{'learning_rate warmup_target': 0.01\}, expected \{'learning_rate warmup_target': 0.5\}"),
+     ({"epochs": 3}, r"its epochs is 2, expected 3"),
+     ({"batch_size": 4}, r"its steps per epoch is 2, expected 4"),
+     ({"model_name": "fast_cnn"}, r"its model \(get_config\(\)\) is .*'name': 'mlp'")],
+    ids=["learning-rate", "epochs", "batch-size", "model"],
+)
+def test_check_follows_recipe_names_what_differs(change, message):
+    history = fit(TINY)
+    with pytest.raises(ValueError, match=message):
+        check_follows_recipe(history, dataclasses.replace(TINY, **change), train_size=16)
+
+
+def test_check_follows_recipe_notices_another_loss():
     x, y = tiny_batch()
-    history = train_model(build_seed_cnn(), x, y, epochs=2, batch_size=8,
-                          optimizer=make_optimizer("adam", 1e-3), validation_data=tiny_batch(1, 8))
+    model = build_model("mlp")
+    model.compile(optimizer=make_optimizer("adam", TINY.learning_rate, total_steps=4),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, keras.utils.to_categorical(y, 10), batch_size=8, epochs=2, verbose=0)
+    with pytest.raises(ValueError, match=r"its loss is 'categorical_crossentropy', expected 'sparse"):
+        check_follows_recipe(history, TINY, train_size=16)
+
+
+def test_train_model_prints_one_line_per_epoch_with_seconds(capsys):
+    x, y = tiny_batch()
+    history = train_model(TINY, x, y, validation_data=tiny_batch(1, 8))
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("Epoch 1/2: accuracy ")
+    assert re.match(r"Epoch 1/2 \(\d+\.\d s\): accuracy ", lines[0])
     assert "val_loss" in lines[1] and "ms/step" not in lines[1]
     assert set(history.history) == {"accuracy", "loss", "val_accuracy", "val_loss"}
 
 
-def test_train_model_accepts_one_hot_labels():
-    seed_everything(0)
-    x, y = tiny_batch()
-    history = train_model(build_seed_cnn(), x, keras.utils.to_categorical(y, 10), epochs=1, batch_size=8,
-                          optimizer=make_optimizer("adam", 1e-3), log_epochs=False)
-    assert history.model.loss == "categorical_crossentropy"
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [(np.arange(15) % 10, r"x_train has 16 examples but y_train has 15"),
+     (np.eye(10)[np.arange(16) % 10], r"expected integer class labels of shape \(16,\), got shape \(16, 10\)")],
+    ids=["length", "one-hot"],
+)
+def test_train_model_rejects_bad_labels(labels, message):
+    x, _ = tiny_batch()
+    with pytest.raises(ValueError, match=message):
+        train_model(TINY, x, labels)
 
 
-def test_train_model_rejects_mismatch():
-    x, y = tiny_batch()
-    with pytest.raises(ValueError, match=r"x_train has 16 examples but y_train has 15"):
-        train_model(build_seed_cnn(), x, y[:15], epochs=1, batch_size=8,
-                    optimizer=make_optimizer("adam", 1e-3))
+def test_load_or_train_model_loads_a_saved_model(tmp_path, capsys):
+    history = fit(TINY)
+    history.model.save(tmp_path / "model.keras")
+    model = load_or_train_model(tmp_path / "model.keras", TINY)
+    assert model.name == "mlp" and capsys.readouterr().out == ""
+
+
+def test_load_or_train_model_trains_and_saves_when_missing(tmp_path, capsys, real_data):
+    path = tmp_path / "deep" / "model.keras"
+    model = load_or_train_model(path, dataclasses.replace(TINY, epochs=1, batch_size=64), train_size=256)
+    out = capsys.readouterr().out
+    assert out.startswith(f"No trained model at {path}: training chapter 5's recipe now")
+    assert "Epoch 1/1" in out and path.is_file() and model.name == "mlp"
 
 
 def test_history_round_trip(tmp_path):

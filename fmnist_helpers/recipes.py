@@ -1,0 +1,111 @@
+"""The book's training recipes and execution profiles, each written once as a frozen record."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "DEFAULT_RECIPE",
+    "HEADLINE_RECIPE",
+    "PROFILES",
+    "SEED_RECIPE",
+    "Profile",
+    "Recipe",
+]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A model and how to train it: everything a training run needs besides the data.
+
+    A variant is ``dataclasses.replace(DEFAULT_RECIPE, epochs=3)``, never a second copy.
+
+    Parameters
+    ----------
+    model_name
+        A key of :data:`fmnist_helpers.MODELS`.
+    optimizer_name
+        ``"adam"``, ``"sgd"`` or ``"seed_sgd"`` (see :func:`fmnist_helpers.make_optimizer`).
+    learning_rate
+        Peak learning rate (the initial one for ``"seed_sgd"``).
+    batch_size, epochs
+        As in ``model.fit``.
+    seed
+        Seeds the initial weights, the shuffling and dropout (:func:`fmnist_helpers.seed_everything`).
+    """
+
+    model_name: str = "fast_cnn"
+    optimizer_name: str = "adam"
+    learning_rate: float = 1e-2
+    batch_size: int = 256
+    epochs: int = 10
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.epochs < 1:
+            raise ValueError(
+                f"batch_size and epochs must be at least 1, got batch_size={self.batch_size}, "
+                f"epochs={self.epochs}"
+            )
+
+    def total_steps(self, train_size: int) -> int:
+        """Optimizer steps of the whole run on ``train_size`` images (the schedule's length)."""
+        return self.epochs * math.ceil(train_size / self.batch_size)
+
+
+#: The seed post's recipe: its CNN, plain SGD at 0.001 with Keras 2's decay, batches of 32,
+#: 20 epochs.
+SEED_RECIPE = Recipe(model_name="seed_cnn", optimizer_name="seed_sgd", learning_rate=1e-3,
+                     batch_size=32, epochs=20)
+
+#: The book's default: the fast CNN, Adam with warm-up and cosine decay.
+DEFAULT_RECIPE = Recipe()
+
+#: The headline model: a wider, three-block CNN with flip and shift augmentation, trained longer.
+HEADLINE_RECIPE = Recipe(model_name="headline_cnn", learning_rate=5e-3, batch_size=256, epochs=20)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How the chapters are executed: a recipe, how much data it trains on, what it must reach.
+
+    Parameters
+    ----------
+    name
+        ``"full"`` (what the published site shows) or ``"smoke"`` (every code path, quickly).
+    recipe
+        The training recipe of chapter 5 (and of chapters 6 and 8 when they must train).
+    train_size
+        Use at most this many training images (after the validation split).
+    min_test_accuracy
+        The hidden checks fail below this test accuracy.
+    """
+
+    name: str
+    recipe: Recipe = DEFAULT_RECIPE
+    train_size: int = 60000
+    min_test_accuracy: float = 0.915
+
+    def parameters(self) -> dict[str, Any]:
+        """The flat papermill parameters: ``profile``, every recipe field, and the rest."""
+        return {
+            "profile": self.name,
+            **dataclasses.asdict(self.recipe),
+            "train_size": self.train_size,
+            "min_test_accuracy": self.min_test_accuracy,
+        }
+
+
+_FULL = Profile("full")
+
+#: Execution profiles by name. ``smoke`` is ``full`` on 2,000 images for one epoch.
+PROFILES: dict[str, Profile] = {
+    "full": _FULL,
+    "smoke": dataclasses.replace(
+        _FULL, name="smoke", recipe=dataclasses.replace(_FULL.recipe, epochs=1), train_size=2000,
+        min_test_accuracy=0.2,
+    ),
+}
