@@ -24,7 +24,8 @@ from .evaluation import (
     predictions_table,
     top_predictions,
 )
-from .inference import DEFAULT_MODEL_PATH, load_image, make_example_image, predict_file, save_image
+from .inference import (DEFAULT_MODEL_PATH, load_image, make_example_image, make_example_photo,
+                        predict_file, prepare_photo, save_image)
 from .models import (
     INPUT_SHAPE,
     MODELS,
@@ -96,6 +97,7 @@ __all__ = [
     "load_or_train_model",
     "load_trained_model",
     "make_example_image",
+    "make_example_photo",
     "make_optimizer",
     "make_schedule",
     "most_confused_pairs",
@@ -111,6 +113,7 @@ __all__ = [
     "predict_file",
     "predict_image",
     "predictions_table",
+    "prepare_photo",
     "print_summary",
     "preprocess_images",
     "save_history",

@@ -24,7 +24,7 @@ def _data(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     width = max(len(name) for name in CLASS_NAMES)
-    for name, probability in predict_file(args.image, args.model, top=args.top):
+    for name, probability in predict_file(args.image, args.model, top=args.top, photo=args.photo):
         print(f"{name:<{width}} {probability:>6.1%}")
     return 0
 
@@ -53,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     predict.add_argument(
         "--top", type=int, default=3, help="how many classes to print, 1..10 (default: %(default)s)"
+    )
+    predict.add_argument(
+        "--photo",
+        action="store_true",
+        help="IMAGE is a photo of one dark object on a light background, of any size: "
+        "grayscale, invert, crop and centre it first",
     )
     predict.set_defaults(run=_predict)
     args = parser.parse_args(argv)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from .data import CLASS_NAMES, load_data
 from .evaluation import load_trained_model, predict_image, top_predictions
@@ -16,6 +16,8 @@ __all__ = [
     "DEFAULT_MODEL_PATH",
     "load_image",
     "make_example_image",
+    "make_example_photo",
+    "prepare_photo",
     "predict_file",
     "save_image",
 ]
@@ -68,9 +70,23 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     ((28, 28), dtype('uint8'))
     """
     path = Path(path)
+    picture = _open_picture(path, "a 28x28 image such as a PNG")
+    if picture.size != _IMAGE_SIZE:
+        width, height = picture.size
+        raise ValueError(
+            f"{path} is {width}x{height} pixels, expected 28x28 like the Fashion-MNIST "
+            f"images. To fix: crop or resize it to 28x28 first, for example with "
+            f"PIL.Image.open(path).resize((28, 28)), or treat it as a photo (prepare_photo, "
+            f"or predict --photo); it is not resized here"
+        )
+    return np.array(picture.convert("L"), dtype=np.uint8)
+
+
+def _open_picture(path: Path, expected: str) -> Image.Image:
+    """Open and decode an image file, with errors that name the file and the fix."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"no image file at {path}; expected a 28x28 image such as a PNG. "
+            f"no image file at {path}; expected {expected}. "
             f"To fix: check the path (relative paths start from {Path.cwd()})"
         )
     with path.open("rb") as file:  # a missing permission is reported as itself
@@ -82,22 +98,14 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
                 f"a PNG. To fix: check that the file holds an image (not text or HTML), "
                 f"or re-save it as PNG"
             ) from error
-        # Image.open reads only the header, so the size is checked before decoding.
-        if picture.size != _IMAGE_SIZE:
-            width, height = picture.size
-            raise ValueError(
-                f"{path} is {width}x{height} pixels, expected 28x28 like the Fashion-MNIST "
-                f"images. To fix: crop or resize it to 28x28 first, for example with "
-                f"PIL.Image.open(path).resize((28, 28)); it is not resized here"
-            )
         try:
-            grayscale = picture.convert("L")
+            picture.load()
         except (OSError, SyntaxError) as error:  # Pillow's errors for truncated or broken data
             raise ValueError(
                 f"{path} looks like an image but cannot be decoded ({error}); it may be "
                 f"truncated or damaged. To fix: re-save or re-download it"
             ) from error
-    return np.array(grayscale, dtype=np.uint8)
+    return picture
 
 
 def save_image(
@@ -197,8 +205,103 @@ def make_example_image(index: int, path: str | os.PathLike[str]) -> Path:
     return save_image(x_test[index], path, text=text)
 
 
+def make_example_photo(index: int, path: str | os.PathLike[str], size: tuple[int, int] = (320, 240)) -> Path:
+    """Write a catalogue-style photo made from Fashion-MNIST test image ``x_test[index]``.
+
+    The book has no photographs it may ship, so it makes one: the test image is inverted
+    (a dark object on a light background, as in a shop's catalogue), enlarged six times,
+    tinted, placed off-centre on a larger off-white canvas, and given a little sensor-like
+    noise, all seeded by ``index``. The PNG carries its provenance in its text chunks.
+
+    Parameters
+    ----------
+    index
+        Which test image, 0..9999.
+    path
+        Where to write the PNG; missing folders are created.
+    size
+        Width and height of the photo in pixels, each at least 200.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If ``index`` is out of range or ``size`` is too small for the enlarged object.
+    """
+    if min(size) < 200:
+        raise ValueError(f"size must be at least 200x200 pixels to hold the 168x168 object, got {size}")
+    _, (x_test, y_test) = load_data()
+    if not 0 <= index < len(x_test):
+        raise ValueError(
+            f"index {index} is out of range; the test set has {len(x_test)} images, "
+            f"so expected 0..{len(x_test) - 1}"
+        )
+    background = (246, 243, 236)
+    garment = Image.fromarray(255 - x_test[index]).resize((168, 168), Image.Resampling.BICUBIC)
+    garment = ImageOps.colorize(garment, black=(52, 40, 36), white=background)
+    canvas = Image.new("RGB", size, background)
+    canvas.paste(garment, (size[0] - 168 - 24, (size[1] - 168) // 3))
+    rng = np.random.default_rng(index)
+    pixels = np.asarray(canvas, dtype=np.float64) + rng.normal(0.0, 4.0, (size[1], size[0], 3))
+    photo = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
+    label = int(y_test[index])
+    info = PngImagePlugin.PngInfo()
+    for key, value in _PROVENANCE.items():
+        text = value.format(index=index, label=label, name=CLASS_NAMES[label])
+        if key == "Source":
+            text = f"made by fmnist_helpers.make_example_photo from the {text}"
+        info.add_text(key, text)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    photo.save(path, format="PNG", pnginfo=info)
+    return path
+
+
+def prepare_photo(photo: Image.Image, threshold: int = 40) -> np.ndarray:
+    """Turn a photo of one object on a plain light background into a Fashion-MNIST-like image.
+
+    The steps of chapter 8, in the spirit of how Zalando made Fashion-MNIST from its
+    catalogue: grayscale; invert, so the object is light on black; crop to the object's
+    bounding box (pixels brighter than ``threshold`` after inverting); resize so its longer
+    side is 28 pixels, keeping the aspect ratio; and centre it on a black 28x28 square.
+
+    Parameters
+    ----------
+    photo
+        A Pillow image, colour or grayscale.
+    threshold
+        Inverted pixel values at or below this count as background when cropping.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 array of shape ``(28, 28)``, ready for :func:`~fmnist_helpers.predict_image`.
+
+    Raises
+    ------
+    ValueError
+        If no pixel stands out from the background.
+    """
+    inverted = ImageOps.invert(ImageOps.grayscale(photo))
+    box = inverted.point(lambda value: 255 * (value > threshold)).getbbox()
+    if box is None:
+        raise ValueError(
+            f"no object found: every pixel is within {threshold} of white. To fix: use a photo "
+            f"of a dark object on a light background, or lower the threshold"
+        )
+    square = ImageOps.pad(inverted.crop(box), _IMAGE_SIZE, method=Image.Resampling.LANCZOS, color=0)
+    return np.array(square, dtype=np.uint8)
+
+
 def predict_file(
-    image_path: str | os.PathLike[str], model_path: str | os.PathLike[str], top: int = 3
+    image_path: str | os.PathLike[str],
+    model_path: str | os.PathLike[str],
+    top: int = 3,
+    photo: bool = False,
 ) -> list[tuple[str, float]]:
     """Classify one image file with a saved model; return the most likely classes.
 
@@ -212,6 +315,9 @@ def predict_file(
         A model saved with ``model.save(path)``, such as :data:`DEFAULT_MODEL_PATH`.
     top
         How many classes to return, 1..10.
+    photo
+        Treat the file as a photo of one object on a light background, of any size, and
+        bring it to Fashion-MNIST's form with :func:`prepare_photo` first.
 
     Returns
     -------
@@ -235,7 +341,11 @@ def predict_file(
         raise ValueError(
             f"top must be between 1 and {len(CLASS_NAMES)} (the number of classes), got {top}"
         )
-    image = load_image(image_path)  # before the model: a bad image fails fast
+    # The image before the model: a bad image fails fast.
+    if photo:
+        image = prepare_photo(_open_picture(Path(image_path), "a photo such as a PNG or JPEG"))
+    else:
+        image = load_image(image_path)
     model = load_trained_model(model_path)
     probabilities = predict_image(model, image)
     if probabilities.shape != (len(CLASS_NAMES),):

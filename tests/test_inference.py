@@ -14,8 +14,8 @@ from PIL import Image, UnidentifiedImageError
 import fmnist_helpers
 import fmnist_helpers.__main__ as cli
 from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, build_mlp, load_image,
-                            load_trained_model, make_example_image, predict_file, predict_image,
-                            save_image, top_predictions)
+                            load_trained_model, make_example_image, make_example_photo, predict_file,
+                            predict_image, prepare_photo, save_image, top_predictions)
 
 REPOSITORY = Path(fmnist_helpers.__file__).resolve().parent.parent
 SHIPPED_IMAGE = REPOSITORY / "book" / "images" / "test_image_0.png"
@@ -146,6 +146,40 @@ def test_make_example_image_from_tiny_data(tiny_dir, tiny_files, isolated, monke
         assert picture.text["License"] == "MIT"
 
 
+def test_example_photo_prepares_back_into_the_test_image(tiny_dir, tiny_files, isolated, monkeypatch, tmp_path):
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
+    path = make_example_photo(2, tmp_path / "photos" / "photo.png")
+    with Image.open(path) as photo:
+        assert photo.size == (320, 240) and photo.mode == "RGB"
+        assert photo.text["Source"].startswith("made by fmnist_helpers.make_example_photo from the Fashion-MNIST")
+        prepared = prepare_photo(photo)
+    assert prepared.shape == (28, 28) and prepared.dtype == np.uint8
+    # Random tiny images fill the whole square, so the object's crop is the whole 28x28 image
+    # (enlarged 6 times), and preparing it gives back the original, up to resampling.
+    original = tiny_files["t10k-images-idx3-ubyte.gz"][2].astype(int)
+    assert np.corrcoef(prepared.ravel(), original.ravel())[0, 1] > 0.7
+
+
+def test_prepare_photo_crops_and_centres_the_object():
+    canvas = np.full((100, 200), 255, dtype=np.uint8)
+    canvas[10:30, 150:190] = 0  # a dark 40x20 object, top right
+    prepared = prepare_photo(Image.fromarray(canvas))
+    rows, cols = np.nonzero(prepared > 127)
+    assert (cols.min(), cols.max()) == (0, 27)  # the longer side fills 28 pixels
+    assert (rows.min(), rows.max()) == (7, 20)  # 14 rows, centred
+    with pytest.raises(ValueError, match=r"no object found: every pixel is within 40 of white"):
+        prepare_photo(Image.new("L", (50, 50), 250))
+
+
+def test_predict_file_photo(tmp_path, model_file):
+    canvas = np.full((120, 90, 3), 240, dtype=np.uint8)
+    canvas[20:100, 20:70] = 30
+    Image.fromarray(canvas).save(tmp_path / "photo.png")
+    with pytest.raises(ValueError, match=r"is 90x120 pixels, expected 28x28 .* or treat it as a photo"):
+        predict_file(tmp_path / "photo.png", model_file)
+    assert len(predict_file(tmp_path / "photo.png", model_file, top=2, photo=True)) == 2
+
+
 @pytest.mark.parametrize("index", [4, -1])
 def test_make_example_image_index_out_of_range(tiny_dir, isolated, monkeypatch, tmp_path, index):
     monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
@@ -220,13 +254,13 @@ def test_cli_predict_prints_top_classes(image_file, model_file, capsys, top):
 def test_cli_predict_format_and_defaults(monkeypatch, capsys):
     calls = []
 
-    def fake_predict_file(image_path, model_path, top):
-        calls.append((image_path, model_path, top))
+    def fake_predict_file(image_path, model_path, top, photo):
+        calls.append((image_path, model_path, top, photo))
         return [("Ankle boot", 0.973), ("Sneaker", 0.02), ("T-shirt/top", 0.004)]
 
     monkeypatch.setattr(cli, "predict_file", fake_predict_file)
     assert cli.main(["predict", "boot.png"]) == 0
-    assert calls == [("boot.png", DEFAULT_MODEL_PATH, 3)]
+    assert calls == [("boot.png", DEFAULT_MODEL_PATH, 3, False)]
     assert capsys.readouterr().out == "Ankle boot   97.3%\nSneaker       2.0%\nT-shirt/top   0.4%\n"
 
 
