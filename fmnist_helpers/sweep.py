@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from .book import BOOK_DIR, execute_chapter
+from .book_files import write_manifest
 from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Recipe
 
 __all__ = ["DATA_DIR", "RESULTS_DIR", "SWEEP", "collect_run", "run_classical_baseline", "run_sweep"]
@@ -180,6 +181,8 @@ def run_sweep(names: Sequence[str] = tuple(SWEEP), quick: bool = False) -> pd.Da
         histories = {**json.loads((target / "histories.json").read_text()), **histories}
     table.to_csv(target / "experiments.csv", index=False)
     (target / "histories.json").write_text(json.dumps(histories))
+    if not quick:
+        write_manifest()  # chapters run alone fetch these files and check them against it
     print(table.to_string(index=False))
     return table
 

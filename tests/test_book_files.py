@@ -1,0 +1,117 @@
+"""Tests of fmnist_helpers/book_files.py: local reads, verified fetches from a local server, errors."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fmnist_helpers import book_files
+from fmnist_helpers.book import BOOK_DIR
+
+ROOT = BOOK_DIR.parent
+PATH = "book/data/experiments.csv"
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    """A local HTTP server over a folder laid out like the repository; yields (folder, url)."""
+    folder = tmp_path / "served"
+    (folder / "book" / "data").mkdir(parents=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def away_from_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run as Colab would: no checkout around, an empty Keras cache; returns KERAS_HOME."""
+    workdir = tmp_path / "colab"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    monkeypatch.setattr(book_files, "_CHECKOUT", tmp_path / "no-checkout")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    return tmp_path / "keras-home"
+
+
+def serve(folder: Path, content: bytes, listed: bytes | None = None) -> None:
+    (folder / PATH).write_bytes(content)
+    digest = hashlib.sha256(content if listed is None else listed).hexdigest()
+    (folder / book_files.MANIFEST).write_text(json.dumps({PATH: digest}))
+
+
+def test_repository_url_is_the_one_in_config():
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert book_files.REPOSITORY_URL == config["repository"]["url"]
+    assert book_files.REPOSITORY_BRANCH == config["repository"]["branch"]
+
+
+def test_default_address_is_the_repositorys_raw_files(monkeypatch):
+    monkeypatch.delenv(book_files.BOOK_URL_VARIABLE, raising=False)
+    assert book_files.book_url() == (
+        "https://raw.githubusercontent.com/fmnist-book/fashion-mnist-keras-book/main")
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, "http://example.org/copy/")
+    assert book_files.book_url() == "http://example.org/copy"
+
+
+def test_committed_manifest_matches_the_committed_files():
+    manifest = json.loads((ROOT / book_files.MANIFEST).read_text())
+    assert set(manifest) == set(book_files.BOOK_FILES)
+    for path, digest in manifest.items():
+        assert hashlib.sha256((ROOT / path).read_bytes()).hexdigest() == digest, (
+            f"{path} changed without `write_manifest()`; the sweep and the benchmark write it")
+
+
+def test_a_file_in_the_checkout_is_read_without_any_fetch(monkeypatch):
+    monkeypatch.chdir(BOOK_DIR)
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, "http://127.0.0.1:9/nothing-listens-here")
+    assert book_files.book_file(PATH) == ROOT / PATH
+
+
+def test_fetches_verifies_and_caches(served, away_from_checkout, monkeypatch):
+    folder, url = served
+    serve(folder, b"run,accuracy\na,0.9\n")
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, url)
+    path = book_files.book_file(PATH)
+    assert path == away_from_checkout / "datasets" / "fmnist-book" / PATH
+    assert path.read_bytes() == b"run,accuracy\na,0.9\n"
+    (folder / PATH).unlink()  # the cached, verified copy is used from now on
+    assert book_files.book_file(PATH).read_bytes() == b"run,accuracy\na,0.9\n"
+
+
+def test_a_file_with_the_wrong_hash_is_refused_and_not_kept(served, away_from_checkout, monkeypatch):
+    folder, url = served
+    serve(folder, b"truncated", listed=b"the real content")
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, url)
+    with pytest.raises(book_files.BookFileError, match=(
+            rf"{PATH} fetched from {url}/{PATH} has SHA-256 \w+, expected \w+ from the manifest.*"
+            r"Nothing was kept")):
+        book_files.book_file(PATH)
+    cache = away_from_checkout / "datasets" / "fmnist-book"
+    assert not cache.exists() or not any(path.is_file() for path in cache.rglob("*"))
+
+
+def test_a_server_that_is_down_is_named(away_from_checkout, monkeypatch):
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, "http://127.0.0.1:9")
+    with pytest.raises(book_files.BookFileError, match=(
+            rf"{book_files.MANIFEST} is not in a checkout of the book's repository here, and "
+            r"fetching it from http://127.0.0.1:9/book/data/manifest.json failed .*To fix: connect")):
+        book_files.book_file(PATH)
+
+
+def test_unknown_book_file():
+    with pytest.raises(ValueError, match=r"unknown book file 'book/data/other.csv'; expected one of"):
+        book_files.book_file("book/data/other.csv")
