@@ -21,6 +21,7 @@ from .evaluation import (
     load_trained_model,
     most_confused_pairs,
     predict_image,
+    predict_with_flips,
     predictions_table,
     top_predictions,
 )
@@ -112,6 +113,7 @@ __all__ = [
     "plot_probabilities",
     "predict_file",
     "predict_image",
+    "predict_with_flips",
     "predictions_table",
     "prepare_photo",
     "print_summary",

@@ -6,7 +6,7 @@ import pytest
 
 from fmnist_helpers import (CLASS_NAMES, build_mlp, classification_report_table,
                             confusion_matrix_table, load_trained_model, most_confused_pairs,
-                            predict_image, predictions_table, top_predictions)
+                            predict_image, predict_with_flips, predictions_table, top_predictions)
 
 Y_TRUE = np.array([0, 0, 0, 6, 6, 6, 1, 2])
 Y_PRED = np.array([0, 6, 6, 0, 6, 6, 1, 4])
@@ -81,3 +81,13 @@ def test_saved_model_round_trip(tmp_path):
 def test_load_trained_model_missing(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"no saved model at .*model.keras; run the training chapter"):
         load_trained_model(tmp_path / "model.keras")
+
+
+def test_predict_with_flips_averages_an_image_and_its_mirror():
+    model = build_mlp()
+    images = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    expected = (model.predict(images, verbose=0) + model.predict(images[:, :, ::-1], verbose=0)) / 2
+    np.testing.assert_allclose(predict_with_flips(model, images), expected, rtol=1e-6)
+    symmetric = (images + images[:, :, ::-1]) / 2  # its own mirror image: nothing to average
+    np.testing.assert_allclose(predict_with_flips(model, symmetric), model.predict(symmetric, verbose=0),
+                               rtol=1e-5)

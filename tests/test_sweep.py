@@ -40,3 +40,15 @@ def test_classical_baseline_learns_something(real_data):
     assert 0.5 < row["test accuracy"] < 1.0 and 0.5 < row["validation accuracy"] < 1.0  # chance is 0.1
     assert row["epochs"] == 5 and not row["converged"]  # 5 iterations are not enough
     assert not np.isnan(row["training seconds"])
+
+
+def test_score_with_flips_reports_both_accuracies_and_times(real_data, tmp_path):
+    from fmnist_helpers import build_mlp
+    from fmnist_helpers.sweep import score_with_flips
+
+    model = build_mlp()
+    model.save(tmp_path / "model.keras")
+    scores = score_with_flips(tmp_path / "model.keras")
+    assert set(scores) == {"test accuracy, flip TTA", "predict seconds", "predict seconds, flip TTA"}
+    assert 0.0 <= scores["test accuracy, flip TTA"] <= 1.0
+    assert scores["predict seconds"] > 0 and scores["predict seconds, flip TTA"] > 0
