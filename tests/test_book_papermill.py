@@ -37,4 +37,4 @@ def test_profile_is_recorded_and_no_errors(smoke_run, chapter):
 def test_smoke_profile_trains_one_epoch(smoke_run):
     output_dir, _ = smoke_run
     history = json.loads((output_dir / "artifacts" / "history.json").read_text())
-    assert len(history["loss"]) == PROFILES["smoke"]["epochs"]
+    assert len(history["loss"]) == PROFILES["smoke"].recipe.epochs
