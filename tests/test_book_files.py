@@ -115,3 +115,21 @@ def test_a_server_that_is_down_is_named(away_from_checkout, monkeypatch):
 def test_unknown_book_file():
     with pytest.raises(ValueError, match=r"unknown book file 'book/data/other.csv'; expected one of"):
         book_files.book_file("book/data/other.csv")
+
+
+def test_a_manifest_without_the_file_is_named(served, away_from_checkout, monkeypatch):
+    folder, url = served
+    (folder / PATH).write_text("run\n")
+    (folder / book_files.MANIFEST).write_text(json.dumps({"book/data/other.csv": "0" * 64}))
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, url)
+    with pytest.raises(book_files.BookFileError, match=(
+            rf"the manifest at {url}/book/data/manifest.json does not list {PATH} .*To fix: set "
+            r"FMNIST_BOOK_URL to a copy of the repository whose book/data/manifest.json is current")):
+        book_files.book_file(PATH)
+
+
+def test_write_manifest_lists_the_files_that_exist(tmp_path):
+    (tmp_path / "book" / "data").mkdir(parents=True)
+    (tmp_path / PATH).write_bytes(b"abc")
+    manifest = book_files.write_manifest(tmp_path)
+    assert json.loads(manifest.read_text()) == {PATH: hashlib.sha256(b"abc").hexdigest()}

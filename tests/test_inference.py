@@ -160,6 +160,19 @@ def test_example_photo_prepares_back_into_the_test_image(tiny_dir, tiny_files, i
     assert np.corrcoef(prepared.ravel(), original.ravel())[0, 1] > 0.7
 
 
+@pytest.mark.parametrize(
+    ("index", "size", "message"),
+    [(4, (320, 240), r"index 4 is out of range; the test set has 4 images, so expected 0..3"),
+     (0, (100, 240), r"size must be at least 200x200 pixels to hold the 168x168 object, got \(100, 240\)")],
+    ids=["index", "size"],
+)
+def test_make_example_photo_errors(tiny_dir, isolated, monkeypatch, tmp_path, index, size, message):
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
+    with pytest.raises(ValueError, match=message):
+        make_example_photo(index, tmp_path / "photo.png", size=size)
+    assert not (tmp_path / "photo.png").exists()
+
+
 def test_prepare_photo_crops_and_centres_the_object():
     canvas = np.full((100, 200), 255, dtype=np.uint8)
     canvas[10:30, 150:190] = 0  # a dark 40x20 object, top right
