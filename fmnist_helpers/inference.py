@@ -191,6 +191,14 @@ def make_example_image(index: int, path: str | os.PathLike[str]) -> Path:
     DatasetError
         If the data set cannot be found or verified (see :func:`load_data`).
     """
+    image, text = _test_image(index)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return save_image(image, path, text=text)
+
+
+def _test_image(index: int) -> tuple[np.ndarray, dict[str, str]]:
+    """Test image ``x_test[index]`` and its provenance, as PNG text chunks."""
     _, (x_test, y_test) = load_data()
     if not 0 <= index < len(x_test):
         raise ValueError(
@@ -198,11 +206,9 @@ def make_example_image(index: int, path: str | os.PathLike[str]) -> Path:
             f"so expected 0..{len(x_test) - 1}"
         )
     label = int(y_test[index])
-    name = CLASS_NAMES[label]
-    text = {key: value.format(index=index, label=label, name=name) for key, value in _PROVENANCE.items()}
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return save_image(x_test[index], path, text=text)
+    text = {key: value.format(index=index, label=label, name=CLASS_NAMES[label])
+            for key, value in _PROVENANCE.items()}
+    return x_test[index], text
 
 
 def make_example_photo(index: int, path: str | os.PathLike[str], size: tuple[int, int] = (320, 240)) -> Path:
@@ -234,27 +240,19 @@ def make_example_photo(index: int, path: str | os.PathLike[str], size: tuple[int
     """
     if min(size) < 200:
         raise ValueError(f"size must be at least 200x200 pixels to hold the 168x168 object, got {size}")
-    _, (x_test, y_test) = load_data()
-    if not 0 <= index < len(x_test):
-        raise ValueError(
-            f"index {index} is out of range; the test set has {len(x_test)} images, "
-            f"so expected 0..{len(x_test) - 1}"
-        )
+    image, text = _test_image(index)
     background = (246, 243, 236)
-    garment = Image.fromarray(255 - x_test[index]).resize((168, 168), Image.Resampling.BICUBIC)
+    garment = Image.fromarray(255 - image).resize((168, 168), Image.Resampling.BICUBIC)
     garment = ImageOps.colorize(garment, black=(52, 40, 36), white=background)
     canvas = Image.new("RGB", size, background)
     canvas.paste(garment, (size[0] - 168 - 24, (size[1] - 168) // 3))
     rng = np.random.default_rng(index)
     pixels = np.asarray(canvas, dtype=np.float64) + rng.normal(0.0, 4.0, (size[1], size[0], 3))
     photo = Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
-    label = int(y_test[index])
+    text["Source"] = f"made by fmnist_helpers.make_example_photo from the {text['Source']}"
     info = PngImagePlugin.PngInfo()
-    for key, value in _PROVENANCE.items():
-        text = value.format(index=index, label=label, name=CLASS_NAMES[label])
-        if key == "Source":
-            text = f"made by fmnist_helpers.make_example_photo from the {text}"
-        info.add_text(key, text)
+    for key, value in text.items():
+        info.add_text(key, value)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     photo.save(path, format="PNG", pnginfo=info)
