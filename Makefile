@@ -30,7 +30,7 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -m "not slow"
 
-# Re-run the training chapter over a grid of recipes (about 20 minutes); writes book/data/.
+# Re-run the training chapter over a grid of recipes (about 25 minutes); writes book/data/.
 sweep: setup
 	$(PY) -m fmnist_helpers.sweep
 
