@@ -125,31 +125,6 @@ def forward_flops(model: Any) -> int:
     return flops
 
 
-class EpochTimer(keras.callbacks.Callback):
-    """Record each epoch's training time, leaving out the scoring of validation data."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds: list[float] = []
-        self._start: float | None = None
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        self._stop()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._stop()  # already stopped if there was validation data
-        accuracy = f", test accuracy {logs['val_accuracy']:.4f}" if logs and "val_accuracy" in logs else ""
-        print(f"  epoch {epoch + 1}: {self.seconds[-1]:.1f} s{accuracy}", file=sys.stderr, flush=True)
-
-    def _stop(self) -> None:
-        if self._start is not None:
-            self.seconds.append(time.perf_counter() - self._start)
-            self._start = None
-
-
 def run_recipe(recipe: dict[str, Any], train_size: int) -> dict[str, Any]:
     """Train one recipe in this process; return its per-epoch times (and accuracies)."""
     recipe = dict(SETTINGS, **recipe)
@@ -166,7 +141,9 @@ def run_recipe(recipe: dict[str, Any], train_size: int) -> dict[str, Any]:
     (x_train, y_train), (x_test, y_test) = fh.load_data()
     x_train, y_train = fh.preprocess_images(x_train[:train_size]), y_train[:train_size]
     x_test = fh.preprocess_images(x_test)
-    timer = EpochTimer()
+    # The book's one-line-per-epoch logger times each epoch without the scoring of the test set;
+    # it prints to stderr, since stdout carries the result.
+    timer = fh.EpochLogger(file=sys.stderr)
     if not recipe["speed_only"]:
         # What the book teaches: chapter 5's recipe, through the package's train_model.
         book_recipe = Recipe(model_name=recipe["model"], optimizer_name=recipe["optimizer"],

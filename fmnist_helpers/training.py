@@ -8,7 +8,7 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import keras
 import numpy as np
@@ -140,14 +140,26 @@ class EpochLogger(keras.callbacks.Callback):
 
     The seconds count training only, not the scoring of validation data, and vary from
     machine to machine (and run to run); the metrics repeat exactly in a seeded run.
+    After training, ``seconds`` holds each epoch's.
+
+    Parameters
+    ----------
+    file
+        Where to print; standard output when ``None``.
     """
+
+    def __init__(self, file: TextIO | None = None) -> None:
+        super().__init__()
+        self.file = file
+        self.seconds: list[float] = []
+        self._start: float | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.epochs = self.params.get("epochs")
-        self.seconds: list[float] = []
+        self.seconds = []
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start: float | None = time.perf_counter()
+        self._start = time.perf_counter()
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._stop()
@@ -155,7 +167,8 @@ class EpochLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._stop()  # already stopped when there was validation data
         metrics = ", ".join(f"{name} {value:.4f}" for name, value in (logs or {}).items())
-        print(f"Epoch {epoch + 1}/{self.epochs} ({self.seconds[-1]:.1f} s): {metrics}", flush=True)
+        print(f"Epoch {epoch + 1}/{self.epochs} ({self.seconds[-1]:.1f} s): {metrics}", file=self.file,
+              flush=True)
 
     def _stop(self) -> None:
         if self._start is not None:
