@@ -90,6 +90,17 @@ def test_fetches_verifies_and_caches(served, away_from_checkout, monkeypatch):
     assert path.read_bytes() == b"run,accuracy\na,0.9\n"
     (folder / PATH).unlink()  # the cached, verified copy is used from now on
     assert book_files.book_file(PATH).read_bytes() == b"run,accuracy\na,0.9\n"
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, "http://127.0.0.1:9")  # and offline too
+    assert book_files.book_file(PATH).read_bytes() == b"run,accuracy\na,0.9\n"
+
+
+def test_a_newer_file_in_the_manifest_replaces_the_cached_copy(served, away_from_checkout, monkeypatch):
+    folder, url = served
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, url)
+    serve(folder, b"old\n")
+    book_files.book_file(PATH)
+    serve(folder, b"new\n")
+    assert book_files.book_file(PATH).read_bytes() == b"new\n"
 
 
 def test_a_file_with_the_wrong_hash_is_refused_and_not_kept(served, away_from_checkout, monkeypatch):
