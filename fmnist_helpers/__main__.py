@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fmnist_helpers", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="find or fetch the data set, verify it, print where it is")
-    data.add_argument("--data-dir", help="folder holding the four .gz files (default: search)")
+    data.add_argument("--data-dir", help="folder holding the four files, .gz or uncompressed (default: search)")
     data.add_argument("--no-download", action="store_true", help="fail instead of downloading")
     data.add_argument(
         "--keras-cache",

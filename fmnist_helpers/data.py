@@ -54,10 +54,15 @@ MIRRORS: tuple[str, ...] = (
 class DataFile:
     """One of the four official files, and how to recognise it."""
 
-    name: str
+    name: str  # the official, gzip-compressed file: ``train-images-idx3-ubyte.gz``
     shape: tuple[int, ...]
-    sha256: str  # of the decompressed IDX bytes
+    sha256: str  # of the decompressed IDX bytes, so it checks either form
     gz_md5: str  # of the official .gz (Debian re-compresses, so only for downloads)
+
+    @property
+    def raw_name(self) -> str:
+        """The name of the uncompressed IDX file, as ``gunzip`` leaves it."""
+        return self.name.removesuffix(".gz")
 
     @property
     def magic(self) -> int:
@@ -102,7 +107,7 @@ FILES: dict[str, DataFile] = {
 }
 
 _HOW_TO_GET = (
-    "To fix: set FMNIST_DATA_DIR to a folder holding the four .gz files, "
+    "To fix: set FMNIST_DATA_DIR to a folder holding the four files (.gz or uncompressed), "
     "or install Debian's package (apt-get install dataset-fashion-mnist), "
     "or connect to the internet and retry"
 )
@@ -125,13 +130,48 @@ def keras_cache_dir() -> Path:
     return Path(keras_home) / "datasets" / "fashion-mnist"
 
 
+def _chosen_folder(path: Path, setting: str) -> Path:
+    """Return ``path``, chosen by ``data_dir`` or ``FMNIST_DATA_DIR``, unless it is not a folder.
+
+    A folder that does not exist is returned too: the search reports the files it lacks.
+    """
+    if not path.exists() or path.is_dir():
+        return path
+    known = {name for file in FILES.values() for name in (file.name, file.raw_name)}
+    holder = path.parent if path.name in known else None  # given a file instead of its folder
+    if setting == "data_dir":
+        fix = (
+            f"pass data_dir={str(holder)!r}, the folder that holds it"
+            if holder is not None
+            else "pass as data_dir the folder that holds the four files"
+        )
+    else:
+        fix = (
+            f"set FMNIST_DATA_DIR={holder}, the folder that holds it"
+            if holder is not None
+            else "set FMNIST_DATA_DIR to the folder that holds the four files, or unset it"
+        )
+    raise DatasetError(
+        f"{setting} {path} is not a folder; expected a folder holding {', '.join(FILES)} "
+        f"(or the same files uncompressed, without .gz). To fix: {fix}."
+    )
+
+
 def _candidate_dirs(data_dir: str | os.PathLike[str] | None) -> tuple[list[Path], bool]:
     """Return the folders to search, and whether a download may fill the gaps."""
     if data_dir is not None:
-        return [Path(data_dir)], False
+        return [_chosen_folder(Path(data_dir), "data_dir")], False
     if os.environ.get("FMNIST_DATA_DIR"):
-        return [Path(os.environ["FMNIST_DATA_DIR"])], False
+        return [_chosen_folder(Path(os.environ["FMNIST_DATA_DIR"]), "FMNIST_DATA_DIR")], False
     return [keras_cache_dir(), DEBIAN_DATA_DIR], True
+
+
+def _find_in(folder: Path, expected: DataFile) -> Path | None:
+    """Return the file in ``folder``: the ``.gz`` when there is one, else the raw IDX file."""
+    for name in (expected.name, expected.raw_name):
+        if (folder / name).is_file():
+            return folder / name
+    return None
 
 
 def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
@@ -144,7 +184,8 @@ def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
     expected
         The entry of :data:`FILES` this file should match.
     path
-        Where the bytes came from; used in error messages only.
+        Where the bytes came from; used in error messages only (a name ending in ``.gz``
+        says the bytes were decompressed from it).
 
     Returns
     -------
@@ -184,18 +225,18 @@ def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
             f"({expected.shape[0]} items). To fix: {fix}"
         )
     if len(raw) != expected.num_bytes:
+        after = " after decompression" if str(path).endswith(".gz") else ""
         raise DatasetError(
-            f"{path}: {len(raw)} bytes after decompression, expected {expected.num_bytes} "
+            f"{path}: {len(raw)} bytes{after}, expected {expected.num_bytes} "
             f"for shape {expected.shape}. To fix: {fix}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header_len).reshape(expected.shape)
 
 
-def _read_verified(path: Path, expected: DataFile) -> np.ndarray:
-    """Decompress, parse and hash-check one file."""
-    fix = f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+def _read_gzip(path: Path, expected: DataFile, fix: str) -> bytes:
+    """Read and decompress a ``.gz`` file."""
     try:
-        raw = gzip.decompress(path.read_bytes())
+        return gzip.decompress(path.read_bytes())
     except gzip.BadGzipFile as error:
         raise DatasetError(
             f"{path}: not a gzip file ({error}); expected the gzip-compressed IDX file "
@@ -208,12 +249,38 @@ def _read_verified(path: Path, expected: DataFile) -> np.ndarray:
         ) from error
     except OSError as error:
         raise DatasetError(f"{path}: cannot be read ({error}). To fix: {fix}") from error
+
+
+def _read_raw(path: Path, expected: DataFile, fix: str) -> bytes:
+    """Read an uncompressed IDX file, refusing a gzip file that lacks its ``.gz``."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot be read ({error}). To fix: {fix}") from error
+    if raw[:2] == b"\x1f\x8b":
+        raise DatasetError(
+            f"{path}: gzip-compressed, but named as the uncompressed IDX file "
+            f"{expected.raw_name}; expected raw IDX bytes. To fix: rename it to "
+            f"{path.with_name(expected.name)}, or {fix}"
+        )
+    return raw
+
+
+def _read_verified(path: Path, expected: DataFile) -> np.ndarray:
+    """Decompress (unless it is a raw IDX file), parse and hash-check one file."""
+    fix = f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+    if path.suffix != ".gz":
+        raw = _read_raw(path, expected, fix)
+        official = expected.raw_name
+    else:
+        raw = _read_gzip(path, expected, fix)
+        official = expected.name
     array = parse_idx(raw, expected, path)
     digest = hashlib.sha256(raw).hexdigest()
     if digest != expected.sha256:
         raise DatasetError(
             f"{path}: well-formed IDX file but its content has SHA-256 {digest}, "
-            f"expected {expected.sha256} (the official {expected.name}). To fix: {fix}"
+            f"expected {expected.sha256} (the official {official}). To fix: {fix}"
         )
     return array
 
@@ -276,27 +343,34 @@ def find_data_dir(
     5. a download from the official mirrors into Keras' cache, so that Keras' own
        ``keras.datasets.fashion_mnist.load_data()`` works offline afterwards too.
 
+    Each file may be the official gzip-compressed one (``train-images-idx3-ubyte.gz``) or
+    the raw IDX file it decompresses to (``train-images-idx3-ubyte``, as torchvision's
+    ``raw/`` folder keeps it); both are checked against the same SHA-256 of the IDX
+    content. The first folder in the order above that holds either form wins; a folder
+    that holds both gives the ``.gz``, the official form that Keras reads too.
+
     Parameters
     ----------
     data_dir
-        A folder holding the four ``.gz`` files. Overrides every other place.
+        A folder holding the four files, compressed or not. Overrides every other place.
     download
         Whether step 5 may run.
 
     Returns
     -------
     dict[str, Path]
-        The path of each file, keyed by its official name. Not yet verified.
+        The path of each file, keyed by its official (``.gz``) name. Not yet verified.
 
     Raises
     ------
     DatasetError
-        If a file is found nowhere and cannot be downloaded.
+        If ``data_dir`` or ``FMNIST_DATA_DIR`` names something that is not a folder, or
+        if a file is found nowhere and cannot be downloaded.
     """
     dirs, may_download = _candidate_dirs(data_dir)
     paths: dict[str, Path] = {}
     for name, expected in FILES.items():
-        found = next((folder / name for folder in dirs if (folder / name).is_file()), None)
+        found = next(filter(None, (_find_in(folder, expected) for folder in dirs)), None)
         if found is None and may_download and download:
             found = _download(expected, keras_cache_dir())
         if found is None:
@@ -305,7 +379,7 @@ def find_data_dir(
                 f"{name} not found; searched {searched}"
                 f"{'' if may_download else ' only, as asked'}"
                 f"{' (downloads are off)' if may_download and not download else ''}. "
-                f"Expected the four files {', '.join(FILES)}. {_HOW_TO_GET}."
+                f"Expected the four files {', '.join(FILES)}, or the same without .gz. {_HOW_TO_GET}."
             )
         paths[name] = found
     return paths
@@ -315,6 +389,7 @@ def fill_keras_cache(paths: dict[str, Path]) -> list[Path]:
     """Copy verified files into Keras' cache, so ``keras.datasets.fashion_mnist.load_data()``
     finds them offline (it checks no hash and uses whatever it finds there).
 
+    Keras reads only the ``.gz`` files, so a raw IDX file is gzip-compressed on the way.
     Each copy goes to a temporary file first and is renamed into place, so an interrupted
     copy never leaves a partial file.
 
@@ -338,7 +413,11 @@ def fill_keras_cache(paths: dict[str, Path]) -> list[Path]:
         with source.open("rb") as original, tempfile.NamedTemporaryFile(
             dir=cache, prefix=".partial-", delete=False
         ) as staging:
-            shutil.copyfileobj(original, staging)
+            if source.suffix == ".gz":
+                shutil.copyfileobj(original, staging)
+            else:
+                with gzip.GzipFile(name, "wb", fileobj=staging, mtime=0) as compressed:
+                    shutil.copyfileobj(original, compressed)
         os.replace(staging.name, target)
         copied.append(target)
     return copied
@@ -349,13 +428,16 @@ def load_data(
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load Fashion-MNIST, verified: a drop-in for ``keras.datasets.fashion_mnist.load_data()``.
 
-    Every file is decompressed, its IDX header checked and its content compared with the
-    official SHA-256 hash. See :func:`find_data_dir` for where the files are looked for.
+    Every file is decompressed (unless it is already a raw IDX file), its IDX header
+    checked and its content compared with the official SHA-256 hash. See
+    :func:`find_data_dir` for where the files are looked for, and which form wins when a
+    folder holds both.
 
     Parameters
     ----------
     data_dir
-        A folder holding the four ``.gz`` files; by default they are searched for.
+        A folder holding the four ``.gz`` files, or the raw IDX files they decompress to;
+        by default they are searched for.
     download
         Whether a missing file may be downloaded into Keras' cache.
 
@@ -368,7 +450,8 @@ def load_data(
     Raises
     ------
     DatasetError
-        If a file is missing, truncated, not gzip, malformed or not the official content.
+        If ``data_dir`` is not a folder, or a file is missing, truncated, not gzip (for a
+        ``.gz``), malformed or not the official content.
 
     Examples
     --------

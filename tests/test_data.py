@@ -35,6 +35,18 @@ def copy_files(source: Path, target: Path) -> Path:
     return target
 
 
+def decompress_files(source: Path, target: Path, names: tuple[str, ...] | None = None) -> Path:
+    """Write the raw IDX files (the .gz names without .gz) that gunzip would leave."""
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names or data.FILES:
+        (target / name.removesuffix(".gz")).write_bytes(gzip.decompress((source / name).read_bytes()))
+    return target
+
+
+def raw(name: str) -> str:
+    return name.removesuffix(".gz")
+
+
 # --- where the files are found -------------------------------------------------------
 
 
@@ -75,7 +87,158 @@ def test_keras_cache_dir_defaults_to_home(monkeypatch, tmp_path):
     assert data.keras_cache_dir() == tmp_path / ".keras" / "datasets" / "fashion-mnist"
 
 
+# --- raw (uncompressed) IDX files ------------------------------------------------------
+
+
+def test_raw_files_load(tiny_dir, tiny_files, isolated, tmp_path):
+    raw_dir = decompress_files(tiny_dir, tmp_path / "raw")
+    assert data.find_data_dir(raw_dir) == {name: raw_dir / raw(name) for name in tiny_files}
+    assert_matches(load_data(raw_dir, download=False), tiny_files)
+
+
+def test_raw_and_gz_mixed_in_one_folder(tiny_dir, tiny_files, isolated):
+    decompress_files(tiny_dir, tiny_dir, (TRAIN_LABELS,))
+    (tiny_dir / TRAIN_LABELS).unlink()
+    assert data.find_data_dir(tiny_dir)[TRAIN_LABELS] == tiny_dir / raw(TRAIN_LABELS)
+    assert_matches(load_data(tiny_dir, download=False), tiny_files)
+
+
+def test_gz_is_preferred_when_a_folder_holds_both(tiny_dir, tiny_files, isolated):
+    decompress_files(tiny_dir, tiny_dir)
+    (tiny_dir / raw(TRAIN_IMAGES)).write_bytes(b"not read")
+    assert data.find_data_dir(tiny_dir) == {name: tiny_dir / name for name in tiny_files}
+    assert_matches(load_data(tiny_dir, download=False), tiny_files)
+
+
+def test_folder_order_comes_before_form(tiny_dir, tiny_files, isolated, monkeypatch):
+    cache = decompress_files(tiny_dir, isolated / "datasets" / "fashion-mnist")
+    monkeypatch.setattr(data, "DEBIAN_DATA_DIR", tiny_dir)
+    assert data.find_data_dir(download=False) == {name: cache / raw(name) for name in tiny_files}
+
+
+def test_raw_files_from_env_var(tiny_dir, tiny_files, isolated, monkeypatch, tmp_path):
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(decompress_files(tiny_dir, tmp_path / "raw")))
+    assert_matches(load_data(download=False), tiny_files)
+
+
+@pytest.mark.parametrize(
+    ("keep", "message"),
+    [
+        (16 + 784, r"800 bytes, expected 4720 for shape \(6, 28, 28\)"),  # one image of six
+        (10, r"header is cut short at 10 bytes, expected 16"),
+    ],
+    ids=["data-cut-short", "header-cut-short"],
+)
+def test_truncated_raw(tiny_dir, isolated, tmp_path, keep, message):
+    raw_dir = decompress_files(tiny_dir, tmp_path / "raw")
+    path = raw_dir / raw(TRAIN_IMAGES)
+    path.write_bytes(path.read_bytes()[:keep])
+    with pytest.raises(DatasetError, match=rf"{path}: {message}") as info:
+        load_data(raw_dir, download=False)
+    assert "after decompression" not in str(info.value)
+    assert f"delete {path} and run `python -m fmnist_helpers data`" in str(info.value)
+
+
+def test_raw_wrong_content(tiny_dir, tiny_files, isolated, tmp_path):
+    raw_dir = decompress_files(tiny_dir, tmp_path / "raw")
+    path = raw_dir / raw(TRAIN_LABELS)
+    path.write_bytes(idx_bytes(tiny_files[TRAIN_LABELS][::-1].copy()))
+    expected = data.FILES[TRAIN_LABELS].sha256
+    with pytest.raises(
+        DatasetError,
+        match=rf"{path}: well-formed IDX file but its content has SHA-256 [0-9a-f]{{64}}, "
+        rf"expected {expected} \(the official {raw(TRAIN_LABELS)}\)\. To fix: delete {path}",
+    ):
+        load_data(raw_dir, download=False)
+
+
+def test_raw_name_on_gzip_content(tiny_dir, isolated, tmp_path):
+    raw_dir = decompress_files(tiny_dir, tmp_path / "raw")
+    path = raw_dir / raw(TRAIN_LABELS)
+    path.write_bytes((tiny_dir / TRAIN_LABELS).read_bytes())  # compressed, but named raw
+    with pytest.raises(
+        DatasetError,
+        match=rf"{path}: gzip-compressed, but named as the uncompressed IDX file "
+        rf"{raw(TRAIN_LABELS)}; expected raw IDX bytes\. To fix: rename it to {path}\.gz",
+    ):
+        load_data(raw_dir, download=False)
+
+
+@pytest.mark.parametrize("form", [TRAIN_LABELS, raw(TRAIN_LABELS)], ids=["gz", "raw"])
+def test_unreadable_file(tiny_dir, isolated, tmp_path, monkeypatch, form):
+    folder = tiny_dir if form.endswith(".gz") else decompress_files(tiny_dir, tmp_path / "raw")
+    path = folder / form
+    read_bytes = Path.read_bytes
+
+    def refuse(self):
+        if self == path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    message = rf"{path}: cannot be read \(.*Permission denied.*\)\. To fix: delete {path}"
+    with pytest.raises(DatasetError, match=message):
+        load_data(folder, download=False)
+
+
+def test_fill_keras_cache_compresses_raw_files(tiny_dir, tiny_files, isolated, tmp_path):
+    raw_dir = decompress_files(tiny_dir, tmp_path / "raw")
+    copied = data.fill_keras_cache(data.find_data_dir(raw_dir))
+    cache = isolated / "datasets" / "fashion-mnist"
+    assert sorted(copied) == sorted(cache / name for name in tiny_files)
+    for name in tiny_files:  # Keras reads only the .gz names, with gzip
+        assert gzip.decompress((cache / name).read_bytes()) == (raw_dir / raw(name)).read_bytes()
+    assert data.find_data_dir(download=False) == {name: cache / name for name in tiny_files}
+
+
+def test_fill_keras_cache_copies_gz_files(tiny_dir, tiny_files, isolated):
+    data.fill_keras_cache(data.find_data_dir(tiny_dir))
+    cache = isolated / "datasets" / "fashion-mnist"
+    for name in tiny_files:
+        assert (cache / name).read_bytes() == (tiny_dir / name).read_bytes()
+
+
 # --- what goes wrong, and what the message says ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file_name", "fix"),
+    [
+        (TRAIN_IMAGES, r"pass data_dir='{folder}', the folder that holds it\."),
+        ("train-images-idx3-ubyte", r"pass data_dir='{folder}', the folder that holds it\."),
+        ("notes.txt", r"pass as data_dir the folder that holds the four files\."),
+    ],
+    ids=["gz-file", "raw-file", "other-file"],
+)
+def test_data_dir_is_a_file(tiny_dir, isolated, file_name, fix):
+    path = tiny_dir / file_name
+    path.write_bytes(b"")
+    with pytest.raises(
+        DatasetError,
+        match=rf"^data_dir {path} is not a folder; expected a folder holding {TRAIN_IMAGES}, "
+        rf".*\(or the same files uncompressed, without \.gz\)\. To fix: "
+        + fix.format(folder=tiny_dir),
+    ):
+        load_data(path, download=False)
+
+
+@pytest.mark.parametrize(
+    ("file_name", "fix"),
+    [
+        (TRAIN_LABELS, r"set FMNIST_DATA_DIR={folder}, the folder that holds it\."),
+        ("notes.txt", r"set FMNIST_DATA_DIR to the folder that holds the four files, or unset it\."),
+    ],
+    ids=["data-file", "other-file"],
+)
+def test_env_var_is_a_file(tiny_dir, isolated, monkeypatch, file_name, fix):
+    path = tiny_dir / file_name
+    path.write_bytes(b"")
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(path))
+    with pytest.raises(
+        DatasetError,
+        match=rf"^FMNIST_DATA_DIR {path} is not a folder; .* To fix: " + fix.format(folder=tiny_dir),
+    ):
+        load_data()
 
 
 def test_no_data_anywhere_and_no_network(tiny_files, isolated, monkeypatch):
@@ -95,7 +258,8 @@ def test_download_off_names_files_and_fixes(tiny_files, isolated):
     with pytest.raises(DatasetError, match=r"not found; searched .*keras-home.*no-debian-package") as info:
         load_data(download=False)
     assert "(downloads are off)" in str(info.value)
-    assert "FMNIST_DATA_DIR" in str(info.value)
+    assert "or the same without .gz" in str(info.value)
+    assert "set FMNIST_DATA_DIR to a folder holding the four files (.gz or uncompressed)" in str(info.value)
 
 
 def test_explicit_dir_missing_file(tiny_dir, isolated):
@@ -265,6 +429,21 @@ def test_cli_data_error_exit_status(tiny_files, isolated, capsys):
     assert "error: train-images-idx3-ubyte.gz not found" in capsys.readouterr().err
 
 
+def test_cli_data_raw_files(tiny_dir, isolated, tmp_path, capsys):
+    raw_dir = decompress_files(tiny_dir, tmp_path / "raw")
+    assert main(["data", "--data-dir", str(raw_dir), "--keras-cache"]) == 0
+    out = capsys.readouterr().out
+    assert f"{TRAIN_IMAGES}: {raw_dir / raw(TRAIN_IMAGES)}" in out
+    assert "verified: 6 training and 4 test images" in out
+    assert f"copied into Keras' cache: {isolated / 'datasets' / 'fashion-mnist' / TRAIN_IMAGES}" in out
+
+
+def test_cli_data_dir_is_a_file(tiny_dir, isolated, capsys):
+    path = tiny_dir / TRAIN_IMAGES
+    assert main(["data", "--data-dir", str(path)]) == 1
+    assert f"error: data_dir {path} is not a folder;" in capsys.readouterr().err
+
+
 # --- the real data set -----------------------------------------------------------------
 
 
@@ -284,6 +463,15 @@ def test_real_shapes_and_seed_post_labels(real_data):
     assert y_test[:10].tolist() == [9, 2, 1, 1, 6, 1, 4, 6, 5, 7]
     assert np.bincount(y_train).tolist() == [6000] * 10
     assert np.bincount(y_test).tolist() == [1000] * 10
+
+
+def test_real_raw_files_verify(real_data, tmp_path):
+    """The official files, decompressed as torchvision's raw/ folder keeps them, pass the same hashes."""
+    raw_dir = decompress_files(real_data_dir(), tmp_path / "raw")
+    assert sorted(os.listdir(raw_dir)) == sorted(raw(name) for name in data.FILES)
+    for ours, real in zip(load_data(raw_dir, download=False), real_data):
+        np.testing.assert_array_equal(ours[0], real[0])
+        np.testing.assert_array_equal(ours[1], real[1])
 
 
 def test_real_data_equals_keras_loader(real_data, monkeypatch, tmp_path):
