@@ -16,6 +16,7 @@ import numpy as np
 __all__ = [
     "CLASS_NAMES",
     "DEBIAN_DATA_DIR",
+    "DataFile",
     "DatasetError",
     "FILES",
     "MIRRORS",

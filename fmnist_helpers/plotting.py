@@ -148,7 +148,7 @@ def plot_history(
 
     Returns
     -------
-    sequence of Axes
+    list of Axes
         The loss and the accuracy axes.
     """
     if isinstance(history, keras.callbacks.History):

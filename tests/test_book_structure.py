@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 from pathlib import Path
@@ -32,11 +33,33 @@ def source(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def test_toc_lists_the_chapters_in_order():
+def test_toc_lists_the_chapters_in_order_then_the_api_reference():
     assert TOC["root"] == "book/intro"
-    assert [entry["file"] for entry in TOC["chapters"]] == [f"book/{c}" for c in CHAPTERS]
-    for entry in [TOC["root"], *(e["file"] for e in TOC["chapters"])]:
+    chapters, reference = TOC["parts"]
+    assert [entry["file"] for entry in chapters["chapters"]] == [f"book/{c}" for c in CHAPTERS]
+    assert reference == {"caption": "API reference", "chapters": [{"file": "book/api"}]}
+    for entry in [TOC["root"], *(e["file"] for part in TOC["parts"] for e in part["chapters"])]:
         assert list(ROOT.glob(entry + ".*")), entry
+
+
+#: The Markdown cell before a chapter's imports that links its helpers to the API reference.
+HELPERS_CELL = "This chapter's helpers from the book's package"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_links_every_helper_it_imports(chapter):
+    cells = load(chapter)["cells"]
+    links = [source(cell) for cell in cells if cell["cell_type"] == "markdown" and source(cell).startswith(HELPERS_CELL)]
+    assert len(links) == 1, f"{chapter}: one cell starting {HELPERS_CELL!r}"
+    for cell in cells:
+        if cell["cell_type"] != "code" or "remove-cell" in tags(cell):
+            continue
+        python = "\n".join(line for line in source(cell).splitlines() if not line.lstrip().startswith("%"))
+        for node in ast.walk(ast.parse(python)):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("fmnist_helpers"):
+                for alias in node.names:
+                    role = r"\{(func|class|data)\}`~" + re.escape(f"{node.module}.{alias.name}") + "`"
+                    assert re.search(role, links[0]), (chapter, alias.name)
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = BOOK_DIR.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-PAGES = ["intro", *CHAPTERS]
+PAGES = ["intro", *CHAPTERS, "api"]
 
 
 def soup(site: Path, page: str) -> BeautifulSoup:
@@ -84,3 +84,27 @@ def test_launch_and_download_buttons(site, page):
 def test_glued_numbers_are_rendered(site):
     text = soup(site, "1_load").get_text()
     assert "there are 60,000 training images and 10,000 test images" in " ".join(text.split())
+
+
+def test_api_reference_documents_every_public_name(site):
+    # Each name of the package's __all__ has an anchor on the reference page, under the module
+    # that defines it (the first of the package's modules whose __all__ lists it).
+    import importlib
+
+    import fmnist_helpers
+
+    modules = [importlib.import_module(f"fmnist_helpers.{path.stem}")
+               for path in sorted(Path(fmnist_helpers.__file__).parent.glob("[!_]*.py"))]
+    anchors = {element["id"] for element in soup(site, "api").select("dt[id]")}
+    for name in fmnist_helpers.__all__:
+        homes = [module.__name__ for module in modules if name in getattr(module, "__all__", ())]
+        assert homes and f"{homes[0]}.{name}" in anchors, name
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_links_reach_the_api_reference(site, page):
+    anchors = {element["id"] for element in soup(site, "api").select("[id]")}
+    targets = [link["href"].partition("#")[2] for link in soup(site, page).select("a[href]")
+               if link["href"].startswith("api.html#")]
+    assert targets, f"{page} links nothing in the API reference"
+    assert set(targets) <= anchors, set(targets) - anchors

@@ -33,7 +33,8 @@ CHROMIUM_ARGS = [
 ]
 HOST = "127.0.0.1"
 #: Each page's name (its test id and screenshot name) and its path in the site.
-PAGES = {"index": "index.html", "intro": "book/intro.html", **{name: f"book/{name}.html" for name in CHAPTERS}}
+PAGES = {"index": "index.html", "intro": "book/intro.html", **{name: f"book/{name}.html" for name in CHAPTERS},
+         "api": "book/api.html"}
 #: The CI artifact: one full-page screenshot per page (``_build/`` is git-ignored).
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 #: Chromium's wording for a resource it could not fetch at all (DNS, refused, ...).
