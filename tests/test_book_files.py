@@ -61,8 +61,9 @@ def test_repository_url_is_the_one_in_config():
 
 def test_default_address_is_the_repositorys_raw_files(monkeypatch):
     monkeypatch.delenv(book_files.BOOK_URL_VARIABLE, raising=False)
-    assert book_files.book_url() == (
-        "https://raw.githubusercontent.com/fmnist-book/fashion-mnist-keras-book/main")
+    # A fork's address (make set-repository) works the same way.
+    monkeypatch.setattr(book_files, "REPOSITORY_URL", "https://github.com/an-owner/a-fork")
+    assert book_files.book_url() == "https://raw.githubusercontent.com/an-owner/a-fork/main"
     monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, "http://example.org/copy/")
     assert book_files.book_url() == "http://example.org/copy"
 

