@@ -9,7 +9,8 @@ import argparse
 import datetime
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +19,16 @@ from .recipes import PROFILES
 __all__ = [
     "BOOK_DIR",
     "CHAPTERS",
+    "KEPT_PAPERMILL_METADATA",
+    "LESSON_ONLY_TAG",
     "PROFILES",
+    "TRAINING_TAG",
+    "drop_tagged_cells",
     "execute_book",
     "execute_chapter",
     "glue",
+    "kernel_config",
+    "tidy_executed_notebook",
     "verified_on",
 ]
 
@@ -44,6 +51,37 @@ CHAPTERS: tuple[str, ...] = (
 #: Seconds one cell may run before papermill gives up.
 CELL_TIMEOUT = 1800
 
+#: Tag of the cell whose papermill duration is a run's training time (chapter 5's ``fit``).
+TRAINING_TAG = "training"
+#: Tag of the code cells only a reader needs, such as chapter 5's early-stopping demo and
+#: exercise solutions: the sweep passes it to :func:`execute_chapter`'s ``skip_tags``.
+LESSON_ONLY_TAG = "lesson-only"
+
+#: Notebook-level papermill metadata kept in an executed chapter; the rest (start and end
+#: times, duration, the machine's paths) changes on every run and is dropped.
+KEPT_PAPERMILL_METADATA = ("parameters", "version")
+
+
+def kernel_config() -> Any:
+    """Return the Jupyter configuration the book's kernels start with.
+
+    The kernel's sockets are encrypted with CurveZMQ keys that the kernel manager provisions
+    (``KernelManager.transport_encryption = "auto"``; ipykernel's kernel spec declares Curve
+    support). Without them ipykernel 7 warns "Kernel is running over TCP without
+    encryption" on every start. With a pyzmq built without Curve, "auto" provisions nothing
+    and the kernel runs as before.
+
+    Returns
+    -------
+    traitlets.config.Config
+        Pass it as papermill's ``config=`` keyword (it reaches nbclient's kernel manager).
+    """
+    import zmq
+    from traitlets.config import Config
+
+    policy = "auto" if zmq.has("curve") else "disabled"
+    return Config({"KernelManager": {"transport_encryption": policy}})
+
 
 def execute_chapter(
     chapter: str,
@@ -51,11 +89,17 @@ def execute_chapter(
     output_dir: str | os.PathLike[str] | None = None,
     artifacts_dir: str | os.PathLike[str] | None = None,
     parameters: dict[str, Any] | None = None,
+    *,
+    keep_timings: bool = False,
+    skip_tags: Collection[str] = (),
 ) -> Path:
     """Execute one chapter with papermill and write the executed notebook.
 
     Papermill's cell of injected parameters is tagged ``remove-cell``: the site shows the
-    chapter's own parameters cell once, not twice.
+    chapter's own parameters cell once, not twice. The metadata that changes on every run
+    (each cell's execution timestamps, papermill's start and end times and durations) is
+    dropped, so re-executing a deterministic chapter leaves its file byte-identical; outputs,
+    execution counts and tags stay.
 
     Parameters
     ----------
@@ -70,6 +114,13 @@ def execute_chapter(
         by default the chapters' own ``../artifacts``: ``artifacts/`` at the repository's top.
     parameters
         Parameters that replace the profile's (the sweep's recipes).
+    keep_timings
+        Keep papermill's per-cell durations and timestamps (the sweep reads how long the
+        training cell ran).
+    skip_tags
+        Leave out the cells carrying any of these tags, such as :data:`LESSON_ONLY_TAG`
+        (see :func:`drop_tagged_cells`). Papermill runs a trimmed copy, still in the book's
+        folder; the executed notebook lacks those cells, so it needs an ``output_dir``.
 
     Returns
     -------
@@ -79,14 +130,22 @@ def execute_chapter(
     Raises
     ------
     ValueError
-        If ``chapter`` or ``profile`` is unknown.
+        If ``chapter`` or ``profile`` is unknown, or ``skip_tags`` is given without ``output_dir``.
+    TypeError
+        If ``skip_tags`` is a single string.
     """
+    import nbformat
     import papermill
 
     if chapter not in CHAPTERS:
         raise ValueError(f"unknown chapter {chapter!r}; expected one of {', '.join(CHAPTERS)}")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
+    if isinstance(skip_tags, str):
+        raise TypeError(f"skip_tags takes a collection of tags, such as [{skip_tags!r}], not a string")
+    if skip_tags and output_dir is None:
+        raise ValueError(f"skip_tags={sorted(skip_tags)} would drop cells from the published chapter "
+                         f"{chapter}; pass an output_dir for the trimmed run")
     source = BOOK_DIR / f"{chapter}.ipynb"
     target = Path(output_dir or BOOK_DIR) / f"{chapter}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -95,29 +154,86 @@ def execute_chapter(
         profile_parameters["artifacts_dir"] = str(Path(artifacts_dir).resolve())
     # Pass each chapter only the parameters its `parameters` cell declares.
     declared = papermill.inspect_notebook(source)
-    papermill.execute_notebook(
-        source,
-        target,
-        parameters={name: value for name, value in profile_parameters.items() if name in declared},
-        cwd=BOOK_DIR,
-        kernel_name="python3",
-        progress_bar=True,
-        execution_timeout=CELL_TIMEOUT,
-        report_mode=False,
-    )
-    _hide_injected_parameters(target)
+    with tempfile.TemporaryDirectory(prefix="fmnist-chapter-") as scratch:
+        runnable = source
+        if skip_tags:  # a trimmed copy; it still runs in BOOK_DIR, so its relative paths hold
+            runnable = Path(scratch) / source.name
+            nbformat.write(drop_tagged_cells(nbformat.read(source, as_version=4), skip_tags), runnable)
+        papermill.execute_notebook(
+            runnable,
+            target,
+            parameters={name: value for name, value in profile_parameters.items() if name in declared},
+            cwd=BOOK_DIR,
+            kernel_name="python3",
+            progress_bar=True,
+            execution_timeout=CELL_TIMEOUT,
+            report_mode=False,
+            config=kernel_config(),
+        )
+    tidy_executed_notebook(target, keep_timings=keep_timings)
     return target
 
 
-def _hide_injected_parameters(path: Path) -> None:
-    """Tag papermill's injected-parameters cell ``remove-cell``, so the site does not show it."""
+def drop_tagged_cells(notebook: Any, tags: Collection[str]) -> Any:
+    """Return a copy of a notebook without the cells that carry any of ``tags``.
+
+    Parameters
+    ----------
+    notebook
+        An ``nbformat.NotebookNode``; it is left unchanged.
+    tags
+        Cell tags, such as :data:`LESSON_ONLY_TAG`.
+
+    Returns
+    -------
+    nbformat.NotebookNode
+        The notebook's copy, its other cells and metadata as they were.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> chapter = nbformat.read(BOOK_DIR / "5_train.ipynb", as_version=4)
+    >>> trimmed = drop_tagged_cells(chapter, {LESSON_ONLY_TAG})
+    """
+    import copy
+
+    trimmed = copy.deepcopy(notebook)
+    trimmed.cells = [cell for cell in trimmed.cells
+                     if not set(tags) & set(cell.get("metadata", {}).get("tags", []))]
+    return trimmed
+
+
+def tidy_executed_notebook(path: str | os.PathLike[str], *, keep_timings: bool = False) -> None:
+    """Prepare a notebook papermill executed for the site and for git, in place.
+
+    Papermill's injected-parameters cell is tagged ``remove-cell``, so the site does not show
+    it, and given a fixed cell id instead of papermill's random one. Unless ``keep_timings``, what differs between two runs of the same code is dropped:
+    each cell's ``execution`` timestamps and ``papermill`` record, and the notebook's
+    papermill metadata except :data:`KEPT_PAPERMILL_METADATA`.
+
+    Parameters
+    ----------
+    path
+        The executed notebook; rewritten with nbformat.
+    keep_timings
+        Leave the timing metadata in place.
+    """
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
+        if "injected-parameters" in tags:
+            if "remove-cell" not in tags:
+                tags.append("remove-cell")
+            if "id" in cell:  # papermill draws a random one on every run
+                cell.id = "injected-parameters"
+        if not keep_timings:
+            cell.metadata.pop("execution", None)
+            cell.metadata.pop("papermill", None)
+    if not keep_timings and "papermill" in notebook.metadata:
+        notebook.metadata.papermill = {key: value for key, value in notebook.metadata.papermill.items()
+                                       if key in KEPT_PAPERMILL_METADATA}
     nbformat.write(notebook, path)
 
 
@@ -179,10 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Glue a value into the book's prose with myst-nb; do nothing where myst-nb is absent.
 
@@ -203,3 +315,7 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     except ImportError:
         return
     myst_glue(name, value, display=display)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,8 @@ import papermill
 import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE
-from fmnist_helpers.book import BOOK_DIR, CHAPTERS, PROFILES, execute_chapter, verified_on
+from fmnist_helpers.book import (BOOK_DIR, CHAPTERS, PROFILES, execute_chapter, tidy_executed_notebook,
+                                 verified_on)
 
 
 def test_profiles_are_the_default_recipe_and_its_quick_variant():
@@ -42,3 +43,79 @@ def test_verified_on_names_date_profile_and_versions():
     line = verified_on("full")
     assert re.match(r"Verified on \d{4}-\d{2}-\d{2}: every chapter executed with the `full` profile", line)
     assert "tensorflow 2." in line and "keras 3." in line
+
+
+def _executed_notebook(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    injected = nbformat.v4.new_code_cell("profile = 'smoke'")
+    injected.metadata.update(tags=["injected-parameters"], papermill={"duration": 0.1},
+                             execution={"iopub.status.idle": "2026-11-30T05:16:26Z"})
+    training = nbformat.v4.new_code_cell("fit()", execution_count=2)
+    training.metadata.update(tags=["training"], papermill={"duration": 42.5, "status": "completed"})
+    notebook.cells = [injected, training]
+    notebook.metadata["papermill"] = {"duration": 91.0, "start_time": "2026-11-30T05:16:19",
+                                      "input_path": "/home/me/book/5_train.ipynb",
+                                      "parameters": {"epochs": 1}, "version": "2.7.0"}
+    path = tmp_path / "executed.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_tidy_executed_notebook_drops_what_changes_between_runs(tmp_path):
+    import nbformat
+
+    path = _executed_notebook(tmp_path)
+    tidy_executed_notebook(path)
+    notebook = nbformat.read(path, as_version=4)
+    injected, training = notebook.cells
+    assert injected.metadata == {"tags": ["injected-parameters", "remove-cell"]}
+    assert injected.id == "injected-parameters"
+    assert training.metadata == {"tags": ["training"]} and training.execution_count == 2
+    assert notebook.metadata["papermill"] == {"parameters": {"epochs": 1}, "version": "2.7.0"}
+
+
+def test_tidy_executed_notebook_keeps_timings_for_the_sweep(tmp_path):
+    import nbformat
+
+    path = _executed_notebook(tmp_path)
+    tidy_executed_notebook(path, keep_timings=True)
+    notebook = nbformat.read(path, as_version=4)
+    assert notebook.cells[1].metadata["papermill"]["duration"] == 42.5
+    assert notebook.metadata["papermill"]["duration"] == 91.0
+    assert "remove-cell" in notebook.cells[0].metadata["tags"]
+
+
+@pytest.mark.slow
+def test_re_executing_a_deterministic_chapter_changes_no_byte(tmp_path, capfd):
+    # The published chapter 1, executed again, must come out identical: no timestamps or
+    # durations in its metadata. Its kernel starts without ipykernel's unencrypted-TCP warning.
+    executed = execute_chapter("1_load", "full", output_dir=tmp_path, artifacts_dir=tmp_path / "artifacts")
+    assert executed.read_bytes() == (BOOK_DIR / "1_load.ipynb").read_bytes()
+    assert "without encryption" not in capfd.readouterr().err
+
+
+def test_drop_tagged_cells_leaves_out_chapter_5s_lesson_only_cells():
+    import nbformat
+
+    from fmnist_helpers.book import LESSON_ONLY_TAG, TRAINING_TAG, drop_tagged_cells
+
+    chapter = nbformat.read(BOOK_DIR / "5_train.ipynb", as_version=4)
+    before = nbformat.writes(chapter)
+    trimmed = drop_tagged_cells(chapter, {LESSON_ONLY_TAG})
+    assert nbformat.writes(chapter) == before  # the chapter itself is untouched
+    kept = [cell for cell in chapter.cells if LESSON_ONLY_TAG not in cell.metadata.get("tags", [])]
+    assert len(kept) == len(chapter.cells) - 6  # the early-stopping demo, two solutions, their glue
+    assert [cell.id for cell in trimmed.cells] == [cell.id for cell in kept]
+    assert sum(TRAINING_TAG in cell.metadata.get("tags", []) for cell in trimmed.cells) == 1
+    assert drop_tagged_cells(chapter, ()).cells == chapter.cells
+
+
+def test_skip_tags_must_be_a_collection_and_needs_an_output_dir():
+    with pytest.raises(TypeError, match=r"skip_tags takes a collection of tags, such as \['lesson-only'\], "
+                                        r"not a string"):
+        execute_chapter("5_train", output_dir="elsewhere", skip_tags="lesson-only")
+    with pytest.raises(ValueError, match=r"skip_tags=\['lesson-only'\] would drop cells from the published "
+                                         r"chapter 5_train; pass an output_dir"):
+        execute_chapter("5_train", skip_tags={"lesson-only"})

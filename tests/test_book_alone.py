@@ -21,7 +21,7 @@ from pathlib import Path
 import papermill
 import pytest
 
-from fmnist_helpers.book import BOOK_DIR, CHAPTERS
+from fmnist_helpers.book import BOOK_DIR, CHAPTERS, kernel_config
 from fmnist_helpers.recipes import PROFILES
 
 pytestmark = pytest.mark.slow
@@ -81,7 +81,7 @@ def test_chapter_runs_alone(chapter, fresh_runtime, tmp_path, monkeypatch):
         parameters["artifacts_dir"] = str(workdir / "artifacts")
     papermill.execute_notebook(workdir / f"{chapter}.ipynb", workdir / "executed.ipynb",
                                parameters=parameters, cwd=workdir, kernel_name="python3",
-                               progress_bar=False)
+                               progress_bar=False, config=kernel_config())
     executed = json.loads((workdir / "executed.ipynb").read_text())
     outputs = [output for cell in executed["cells"] if cell["cell_type"] == "code"
                for output in cell["outputs"]]
