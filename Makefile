@@ -32,14 +32,17 @@ test: setup test-packages node_modules/.installed
 test-fast: setup test-packages node_modules/.installed
 	$(PY) -m pytest -m "not slow"
 
-# Re-run the training chapter over a grid of recipes (about 25 minutes); writes book/data/.
+# Re-run the training chapter over a grid of recipes (about 25 minutes on 2 cores); writes
+# book/data/. The runs go to a local Dask cluster sized to the cores, or to an existing one
+# with SCHEDULER=tcp://HOST:8786.
 sweep: setup
-	$(PY) -m fmnist_helpers.sweep
+	$(PY) -m fmnist_helpers.sweep $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Re-train only the headline model, with and without its flips (under 10 minutes); updates
 # their rows of book/data/.
 headline: setup
-	$(PY) -m fmnist_helpers.sweep --runs "headline model" "headline model without flips"
+	$(PY) -m fmnist_helpers.sweep --runs "headline model" "headline model without flips" \
+	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Time-to-accuracy benchmark and ablation, about 15 minutes on 2 cores (QUICK=1: a tenth of
 # the images, 1 epoch per accuracy run); installs the JAX and PyTorch backends of its optional

@@ -25,8 +25,8 @@ from .evaluation import (
     predictions_table,
     top_predictions,
 )
-from .inference import (DEFAULT_MODEL_PATH, load_image, make_example_image, make_example_photo,
-                        predict_file, prepare_photo, save_image)
+from .inference import (DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, load_image,
+                        make_example_image, make_example_photo, predict_file, prepare_photo, save_image)
 from .models import (
     INPUT_SHAPE,
     MODELS,
@@ -72,6 +72,7 @@ __all__ = [
     "DEFAULT_MODEL_PATH",
     "DEFAULT_RECIPE",
     "FILES",
+    "HEADLINE_MODEL_NAME",
     "HEADLINE_RECIPE",
     "INPUT_SHAPE",
     "MODELS",
@@ -81,6 +82,7 @@ __all__ = [
     "EpochLogger",
     "Recipe",
     "add_channel_axis",
+    "best_model_path",
     "build_fast_cnn",
     "build_headline_cnn",
     "build_mlp",

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .data import CLASS_NAMES, DatasetError, fill_keras_cache, find_data_dir, load_data
-from .inference import DEFAULT_MODEL_PATH, predict_file
+from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, predict_file
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -24,7 +24,11 @@ def _data(args: argparse.Namespace) -> int:
 
 def _predict(args: argparse.Namespace) -> int:
     width = max(len(name) for name in CLASS_NAMES)
-    for name, probability in predict_file(args.image, args.model, top=args.top, photo=args.photo):
+    model = args.model
+    if model is None:  # say which of the two saved models the default picked
+        model = best_model_path(DEFAULT_MODEL_PATH.parent)
+        print(f"model: {model}", file=sys.stderr)
+    for name, probability in predict_file(args.image, model, top=args.top, photo=args.photo):
         print(f"{name:<{width}} {probability:>6.1%}")
     return 0
 
@@ -48,8 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     predict.add_argument("image", help="image file, such as book/images/test_image_0.png")
     predict.add_argument(
         "--model",
-        default=DEFAULT_MODEL_PATH,
-        help="model saved by the training chapter (default: %(default)s)",
+        help=f"a saved model (default: {HEADLINE_MODEL_NAME} in {DEFAULT_MODEL_PATH.parent} when "
+        f"`make headline` saved it there, else the training chapter's {DEFAULT_MODEL_PATH})",
     )
     predict.add_argument(
         "--top", type=int, default=3, help="how many classes to print, 1..10 (default: %(default)s)"

@@ -14,6 +14,8 @@ from .evaluation import load_trained_model, predict_image, top_predictions
 
 __all__ = [
     "DEFAULT_MODEL_PATH",
+    "HEADLINE_MODEL_NAME",
+    "best_model_path",
     "load_image",
     "make_example_image",
     "make_example_photo",
@@ -25,6 +27,31 @@ __all__ = [
 #: Where the training chapter (``book/5_train.ipynb``) saves its model: ``artifacts/`` at the
 #: repository root. Meaningful in a clone of the repository, not in an installed package.
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "model.keras"
+
+#: The file name under which ``make headline`` saves the headline model (the sweep's
+#: "headline model" run), beside chapter 5's model.
+HEADLINE_MODEL_NAME = "headline_model.keras"
+
+
+def best_model_path(artifacts_dir: str | os.PathLike[str] = DEFAULT_MODEL_PATH.parent) -> Path:
+    """Return the model to classify with: the headline model when there is one, else chapter 5's.
+
+    The headline model (:data:`~fmnist_helpers.recipes.HEADLINE_RECIPE`) is more accurate but
+    takes minutes longer to train, so only ``make headline`` (or the full sweep) saves it.
+
+    Parameters
+    ----------
+    artifacts_dir
+        The folder both models are saved in; by default ``artifacts/`` of this checkout.
+
+    Returns
+    -------
+    Path
+        ``artifacts_dir/headline_model.keras`` if that file exists, otherwise
+        ``artifacts_dir/model.keras`` (which may not exist yet).
+    """
+    headline = Path(artifacts_dir) / HEADLINE_MODEL_NAME
+    return headline if headline.is_file() else Path(artifacts_dir) / DEFAULT_MODEL_PATH.name
 
 #: Height and width of one Fashion-MNIST image.
 _IMAGE_SIZE = (28, 28)

@@ -1,35 +1,55 @@
-"""Run the training chapter over a grid of recipes with papermill and collect the results.
+"""Run the training chapter over a grid of recipes on a Dask cluster and collect the results.
 
-Usage: ``python -m fmnist_helpers.sweep [--quick] [--runs NAME ...]``. Each run's executed
-notebook and artifacts go to ``results/sweep/`` (ignored by git); the collected table goes
-to ``book/data/experiments.csv`` and the learning curves to ``book/data/histories.json``,
-which the experiments chapter reads.
+Usage: ``python -m fmnist_helpers.sweep [--quick] [--runs NAME ...] [--scheduler ADDRESS]
+[--workers N] [--threads-per-run N]``. Each run executes the training chapter with papermill
+as one task of a Dask cluster: a local one sized to this machine's cores, or the cluster at
+``--scheduler``, whose workers need this package installed from the same checkout (they
+execute their own copy of ``book/5_train.ipynb``). A run's executed notebook and artifacts
+stay on its worker, in ``results/sweep/`` (ignored by git); its row and learning curves come
+back, and this machine writes the table to ``book/data/experiments.csv`` and the curves to
+``book/data/histories.json``, which the experiments chapter reads. A run that fails is
+reported with its parameters and error; the others are still written, and the command
+exits with status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import dataclasses
 import json
+import os
+import platform
 import sys
 import time
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .book import BOOK_DIR, execute_chapter
+from .book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, execute_chapter
 from .book_files import write_manifest
+from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME
 from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Recipe
 
-__all__ = ["DATA_DIR", "RESULTS_DIR", "SWEEP", "collect_run", "run_classical_baseline", "run_sweep",
-           "score_with_flips"]
+__all__ = [
+    "BASELINE_RUN", "DATA_DIR", "HEADLINE_RUN", "MIN_THREADS_PER_RUN", "RESULTS_DIR",
+    "SWEEP", "THREAD_VARIABLES", "SweepError", "SweepRunError", "available_cores",
+    "collect_run", "execute_run", "format_failure", "parse_args", "plan_local_cluster",
+    "run_classical_baseline", "run_sweep", "save_headline_model", "score_with_flips",
+    "thread_caps",
+]
 
 #: Where each run's notebook and artifacts go (ignored by git).
 RESULTS_DIR = BOOK_DIR.parent / "results" / "sweep"
 #: Where the collected table goes (committed: the experiments chapter reads it).
 DATA_DIR = BOOK_DIR / "data"
+
+#: The run that trains the headline model; its model is saved to ``artifacts/`` as well.
+HEADLINE_RUN = "headline model"
 
 #: The runs: the seed's recipe, the seed's CNN with a modern optimizer, the MLP baseline,
 #: the book's default, a small grid of optimizer x learning rate on the default model, and
@@ -51,19 +71,51 @@ SWEEP: dict[str, Recipe] = {
         for optimizer in ("adam", "sgd")
         for rate in (1e-3, 1e-2)
     },
-    "headline model": HEADLINE_RECIPE,
+    HEADLINE_RUN: HEADLINE_RECIPE,
     "headline model without flips": dataclasses.replace(HEADLINE_RECIPE, model_name="wide_cnn"),
 }
 
 
-def _run_dir(name: str) -> Path:
-    return RESULTS_DIR / name.replace(" ", "_").replace(",", "").replace("+", "plus")
+#: The classical baseline's row name in the table.
+BASELINE_RUN = "logistic regression (scikit-learn)"
+
+#: The environment variables that cap a run's threads: TensorFlow's intra-op and inter-op
+#: pools (TensorFlow 2.21 reads both when it starts), and the OpenMP and BLAS pools of oneDNN
+#: and NumPy. The chapter's kernel inherits them from the worker that starts it.
+THREAD_VARIABLES = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+                    "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class SweepRunError(RuntimeError):
+    """One run of the sweep failed in its chapter; the message names the error and the notebook."""
+
+
+class SweepError(RuntimeError):
+    """Some runs of the sweep failed; the others were written.
+
+    Attributes
+    ----------
+    failures
+        One line per failed run (see :func:`format_failure`), by run name.
+    table
+        The table that was written, or ``None`` when no run succeeded.
+    """
+
+    def __init__(self, message: str, failures: dict[str, str], table: pd.DataFrame | None) -> None:
+        super().__init__(message)
+        self.failures = failures
+        self.table = table
+
+
+def _run_folder(name: str) -> str:
+    return name.replace(" ", "_").replace(",", "").replace("+", "plus")
 
 
 def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> dict[str, Any]:
     """Read one executed run: its recipe, validation and test accuracy, and training time.
 
-    The training time is papermill's record of how long the cell tagged ``training`` ran.
+    The training time is papermill's record of how long the cell tagged
+    :data:`~fmnist_helpers.book.TRAINING_TAG` ran.
 
     Parameters
     ----------
@@ -82,7 +134,7 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
         One row of the experiments table.
     """
     cells = json.loads(notebook.read_text())["cells"]
-    training = next(c for c in cells if "training" in c["metadata"].get("tags", []))
+    training = next(c for c in cells if TRAINING_TAG in c["metadata"].get("tags", []))
     metrics = json.loads((artifacts / "metrics.json").read_text())
     return {
         "run": name,
@@ -170,7 +222,7 @@ def run_classical_baseline(train_size: int = 60000, max_iter: int = 300) -> dict
     seconds = time.perf_counter() - start
     iterations = int(classifier.n_iter_[0])
     return {
-        "run": "logistic regression (scikit-learn)", "model": "linear, on pixels",
+        "run": BASELINE_RUN, "model": "linear, on pixels",
         "optimizer": "lbfgs", "learning rate": float("nan"), "batch size": len(x_fit),
         "epochs": iterations, "validation accuracy": classifier.score(pixels(x_val), y_val),
         "test accuracy": classifier.score(pixels(x_test), y_test), "training seconds": seconds,
@@ -178,8 +230,247 @@ def run_classical_baseline(train_size: int = 60000, max_iter: int = 300) -> dict
     }
 
 
-def run_sweep(names: Sequence[str] = tuple(SWEEP), quick: bool = False) -> pd.DataFrame:
-    """Execute the training chapter once per run with papermill, then collect the table.
+def thread_caps(threads: int) -> dict[str, str]:
+    """The environment that caps a run at ``threads`` threads (see :data:`THREAD_VARIABLES`).
+
+    Parameters
+    ----------
+    threads
+        Threads per run, at least 1.
+
+    Returns
+    -------
+    dict
+        Each of :data:`THREAD_VARIABLES`, set to ``threads``.
+
+    Raises
+    ------
+    ValueError
+        If ``threads`` is below 1.
+    """
+    if threads < 1:
+        raise ValueError(f"a run needs at least 1 thread, got threads={threads}")
+    return dict.fromkeys(THREAD_VARIABLES, str(threads))
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity, where the system reports it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+#: The fewest threads a run gets on a local cluster unless asked otherwise: the book's
+#: training times (chapter 7's table, the headline model's minutes) are for 2 cores.
+MIN_THREADS_PER_RUN = 2
+
+
+def plan_local_cluster(cores: int, runs: int, workers: int | None = None,
+                       threads_per_run: int | None = None) -> tuple[int, int]:
+    """Size a local cluster: how many runs at once, and how many threads each.
+
+    By default the cores are shared out among as many runs as can start at once, but a run
+    gets at least :data:`MIN_THREADS_PER_RUN` threads, as on the 2-core machine the book's
+    training times come from: 10 runs on 2 cores run one at a time on both cores, 10 runs on
+    8 cores 4 at a time on 2 threads each, 2 runs on 8 cores 2 at a time on 4 threads each.
+
+    Parameters
+    ----------
+    cores
+        The machine's cores.
+    runs
+        How many tasks the sweep has.
+    workers
+        Runs at once (one single-threaded Dask worker process each); by default as many as
+        the cores allow.
+    threads_per_run
+        Threads of each run; by default the cores divided among the workers.
+
+    Returns
+    -------
+    tuple of int
+        ``(workers, threads_per_run)``.
+
+    Raises
+    ------
+    ValueError
+        If ``workers`` or ``threads_per_run`` is below 1.
+    """
+    for label, value in (("workers", workers), ("threads_per_run", threads_per_run)):
+        if value is not None and value < 1:
+            raise ValueError(f"{label} must be at least 1, got {label}={value}")
+    if threads_per_run is None:
+        shared = cores // (workers or max(1, min(runs, cores)))
+        threads_per_run = max(1, min(cores, max(MIN_THREADS_PER_RUN, shared)))
+    if workers is None:
+        workers = max(1, min(runs, cores // threads_per_run))
+    return workers, threads_per_run
+
+
+def _threads_per_run_on(client: Any) -> int:
+    """Threads per run on an existing cluster: each host's cores over its workers' threads."""
+    workers = client.scheduler_info(n_workers=-1)["workers"]
+    threads_on_host: collections.Counter[str] = collections.Counter()
+    for info in workers.values():
+        threads_on_host[info["host"]] += info["nthreads"]
+    cores_on_host = {workers[address]["host"]: cores
+                     for address, cores in client.run(available_cores).items() if address in workers}
+    shares = [cores_on_host[host] // threads for host, threads in threads_on_host.items()
+              if host in cores_on_host]
+    return max(1, min(shares, default=1))
+
+
+def _chapter_parameters(recipe: Recipe, quick: bool) -> dict[str, Any]:
+    return dict(dataclasses.asdict(recipe), profile="sweep", min_test_accuracy=0.0,
+                train_size=2000 if quick else 60000)
+
+
+def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1,
+                results_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Execute one run of the sweep on this machine: the task each Dask worker runs.
+
+    It needs the installed package and its checkout's ``book/5_train.ipynb``, nothing from the
+    machine that submitted it. The chapter's cells tagged
+    :data:`~fmnist_helpers.book.LESSON_ONLY_TAG` (its early-stopping demo and exercise
+    solutions) are left out.
+
+    Parameters
+    ----------
+    name
+        The run's name (its folder's name).
+    recipe
+        What to train.
+    quick
+        One epoch on 2,000 images.
+    threads
+        Cap on the chapter's threads (:func:`thread_caps`); it stays set in this process,
+        whose later runs start their kernels with it too.
+    results_dir
+        Where the run's folder goes, on this machine; by default :data:`RESULTS_DIR`.
+
+    Returns
+    -------
+    dict
+        ``"row"``: its row of the table (:func:`collect_run`); ``"history"``: its learning curves.
+
+    Raises
+    ------
+    SweepRunError
+        If a cell of the chapter raised; it names the error and the executed notebook.
+    """
+    import papermill
+
+    os.environ.update(thread_caps(threads))  # read by the kernel papermill starts next
+    folder = Path(results_dir or RESULTS_DIR) / _run_folder(name)
+    folder.mkdir(parents=True, exist_ok=True)
+    notebook = folder / "5_train.ipynb"
+    try:
+        execute_chapter("5_train", output_dir=folder, artifacts_dir=folder,
+                        parameters=_chapter_parameters(recipe, quick), keep_timings=True,
+                        skip_tags={LESSON_ONLY_TAG})
+    except papermill.PapermillExecutionError as error:
+        raise SweepRunError(f"{error.ename}: {error.evalue} (in cell {error.exec_count} of "
+                            f"{notebook}, on {platform.node()})") from None
+    row = collect_run(name, recipe, notebook, folder)
+    result = {"row": row, "history": json.loads((folder / "history.json").read_text())}
+    if name == HEADLINE_RUN and not quick:
+        row.update(score_with_flips(folder / "model.keras"))
+        result["model"] = (folder / "model.keras").read_bytes()  # for the client's artifacts/
+    return result
+
+
+def save_headline_model(model: bytes, artifacts_dir: str | os.PathLike[str] = DEFAULT_MODEL_PATH.parent) -> Path:
+    """Save the headline run's model where chapter 8 and ``predict`` look for it first.
+
+    The file is written beside itself and then renamed, so an interrupted write never
+    leaves a broken model where a valid one is expected.
+
+    Parameters
+    ----------
+    model
+        The bytes of the run's ``model.keras``.
+    artifacts_dir
+        By default ``artifacts/`` of this checkout (:func:`~fmnist_helpers.inference.best_model_path`).
+
+    Returns
+    -------
+    Path
+        ``artifacts_dir/headline_model.keras``.
+    """
+    target = Path(artifacts_dir) / HEADLINE_MODEL_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.write_bytes(model)
+    partial.replace(target)
+    return target
+
+
+def _fit_baseline(train_size: int, threads: int) -> dict[str, Any]:
+    """:func:`run_classical_baseline` as a task, capped at ``threads`` threads."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(threads):
+        return {"row": run_classical_baseline(train_size), "history": None}
+
+
+def format_failure(name: str, parameters: Mapping[str, Any], error: BaseException) -> str:
+    """One line that says which run failed, with which parameters, and why.
+
+    Parameters
+    ----------
+    name
+        The run's name.
+    parameters
+        What it ran with.
+    error
+        What it raised.
+
+    Returns
+    -------
+    str
+        ``[sweep] FAILED 'name' (key=value, ...): Error: message``, on one line.
+    """
+    settings = ", ".join(f"{key}={value!r}" for key, value in parameters.items())
+    kind = "" if isinstance(error, SweepRunError) else f"{type(error).__name__}: "
+    message = " ".join(str(error).split())
+    return f"[sweep] FAILED {name!r} ({settings}): {kind}{message}"
+
+
+@contextlib.contextmanager
+def _connect(scheduler: str | None, workers: int | None, threads_per_run: int | None,
+             tasks: int) -> Iterator[tuple[Any, int]]:
+    """A client of the cluster at ``scheduler``, or of a new local one; and threads per run."""
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        with Client(scheduler) as client:
+            threads_per_run = threads_per_run or _threads_per_run_on(client)
+            workers = len(client.scheduler_info(n_workers=-1)["workers"])
+            print(f"[sweep] Dask cluster at {scheduler}: {workers} worker(s) now, "
+                  f"{threads_per_run} thread(s) per run", flush=True)
+            yield client, threads_per_run
+        return
+    workers, threads_per_run = plan_local_cluster(available_cores(), tasks, workers, threads_per_run)
+    print(f"[sweep] local Dask cluster: {workers} worker(s), {threads_per_run} thread(s) per run",
+          flush=True)
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        yield client, threads_per_run
+
+
+def run_sweep(
+    names: Sequence[str] = tuple(SWEEP),
+    quick: bool = False,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    threads_per_run: int | None = None,
+    results_dir: str | os.PathLike[str] | None = None,
+) -> pd.DataFrame:
+    """Execute the training chapter once per run on a Dask cluster, then collect the table.
+
+    Each run is one task (:func:`execute_run`), and so is the classical baseline. Their rows
+    and curves come back here, where the table is written.
 
     Parameters
     ----------
@@ -188,55 +479,138 @@ def run_sweep(names: Sequence[str] = tuple(SWEEP), quick: bool = False) -> pd.Da
         baseline and rewrite the table; a subset replaces only its own rows and curves.
     quick
         One epoch on 2,000 images per run, written to ``results/`` only (not the book).
+    scheduler
+        The address of an existing Dask scheduler, such as ``"tcp://10.0.0.5:8786"``; by
+        default a local cluster sized by :func:`plan_local_cluster`.
+    workers
+        The local cluster's runs at once (not with ``scheduler``).
+    threads_per_run
+        Cap on each run's threads; by default the cores shared out among the runs at once
+        (on an existing cluster: each host's cores over its workers' threads).
+    results_dir
+        Where the runs' folders go on each worker, and the quick table; by default
+        :data:`RESULTS_DIR` of each worker's checkout.
 
     Returns
     -------
     pandas.DataFrame
         One row per run, plus the classical baseline.
+
+    Raises
+    ------
+    SweepError
+        After the table is written, if any run failed: one line per failed run, with its
+        parameters and error. Failed runs keep their previous rows, if any.
+    ValueError
+        If ``workers`` is given with ``scheduler``, or a name is not in :data:`SWEEP`.
     """
-    rows, histories = [], {}
-    for name in names:
-        recipe = dataclasses.replace(SWEEP[name], epochs=1) if quick else SWEEP[name]
-        parameters = dict(dataclasses.asdict(recipe), profile="sweep", min_test_accuracy=0.0,
-                          train_size=2000 if quick else 60000)
-        folder = _run_dir(name)
-        folder.mkdir(parents=True, exist_ok=True)
-        print(f"[sweep] {name}: {recipe}", flush=True)
-        execute_chapter("5_train", output_dir=folder, artifacts_dir=folder, parameters=parameters)
-        row = collect_run(name, recipe, folder / "5_train.ipynb", folder)
-        if name == "headline model" and not quick:
-            row.update(score_with_flips(folder / "model.keras"))
-        rows.append(row)
-        histories[name] = json.loads((folder / "history.json").read_text())
+    if scheduler is not None and workers is not None:
+        raise ValueError(f"workers={workers} sizes a local cluster; the cluster at {scheduler} "
+                         f"has its own workers, so pass one or the other")
+    unknown = [name for name in names if name not in SWEEP]
+    if unknown:
+        raise ValueError(f"unknown runs {unknown}; expected names from SWEEP: {', '.join(SWEEP)}")
+    from distributed import as_completed
+
     every_run = list(names) == list(SWEEP)
+    recipes = {name: dataclasses.replace(SWEEP[name], epochs=1) if quick else SWEEP[name]
+               for name in names}
+    parameters = {name: _chapter_parameters(recipe, quick) for name, recipe in recipes.items()}
     if every_run:
-        print("[sweep] logistic regression", flush=True)
-        rows.append(run_classical_baseline(2000 if quick else 60000))
-    target = RESULTS_DIR if quick else DATA_DIR
-    target.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame(rows)
-    if not every_run and (target / "experiments.csv").is_file():
-        # Re-running some runs: replace their rows and curves, keep the others.
-        previous = pd.read_csv(target / "experiments.csv")
-        table = pd.concat([previous[~previous["run"].isin(table["run"])], table])
-        order = {name: index for index, name in enumerate([*SWEEP, *previous["run"]])}
-        table = table.sort_values("run", key=lambda runs: runs.map(order), kind="stable")
-        histories = {**json.loads((target / "histories.json").read_text()), **histories}
-    table.to_csv(target / "experiments.csv", index=False)
-    (target / "histories.json").write_text(json.dumps(histories))
-    if not quick:
-        write_manifest()  # chapters run alone fetch these files and check them against it
-    print(table.to_string(index=False))
+        parameters[BASELINE_RUN] = {"train_size": 2000 if quick else 60000}
+    start = time.perf_counter()
+    token = uuid.uuid4().hex[:8]  # task keys: readable on the dashboard, unique on a shared cluster
+    results, failures = {}, {}
+    with _connect(scheduler, workers, threads_per_run, len(parameters)) as (client, threads):
+        tasks = {
+            client.submit(execute_run, name, recipe, quick, threads, results_dir,
+                          key=f"sweep-{_run_folder(name)}-{token}"): name
+            for name, recipe in recipes.items()
+        }
+        if every_run:
+            tasks[client.submit(_fit_baseline, parameters[BASELINE_RUN]["train_size"], threads,
+                                key=f"sweep-baseline-{token}")] = BASELINE_RUN
+        for name in names:
+            print(f"[sweep] submitted {name}: {recipes[name]}", flush=True)
+        for future in as_completed(tasks):
+            name = tasks[future]
+            try:
+                results[name] = future.result()
+            except Exception as error:  # one run's failure must not stop the others
+                failures[name] = format_failure(name, parameters[name], error)
+                print(failures[name], flush=True)
+            else:
+                if "model" in results[name]:
+                    path = save_headline_model(results[name].pop("model"))
+                    print(f"[sweep] saved the headline model to {path}", flush=True)
+                minutes = (time.perf_counter() - start) / 60
+                print(f"[sweep] done {name} ({len(results) + len(failures)}/{len(tasks)}, "
+                      f"{minutes:.1f} min)", flush=True)
+    target = Path(results_dir or RESULTS_DIR) if quick else DATA_DIR
+    table = _write_results(results, [*names, BASELINE_RUN], target,
+                           replace_all=every_run and not failures) if results else None
+    if table is not None:
+        if not quick:
+            write_manifest()  # chapters run alone fetch these files and check them against it
+        print(table.to_string(index=False))
+    if failures:
+        written = f"the others were written to {target}" if results else "nothing was written"
+        lines = "\n".join(failures[name] for name in parameters if name in failures)
+        raise SweepError(f"[sweep] {len(failures)} of {len(parameters)} runs failed ({written}; "
+                         f"failed runs keep their previous rows, if any):\n{lines}", failures, table)
     return table
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+def _write_results(results: dict[str, dict[str, Any]], order: Sequence[str], target: Path,
+                   replace_all: bool) -> pd.DataFrame:
+    """Write the runs' rows and curves to ``target``, replacing only their own unless ``replace_all``."""
+    target.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame([results[name]["row"] for name in order if name in results])
+    histories = {name: result["history"] for name in order
+                 if (result := results.get(name)) and result["history"] is not None}
+    if not replace_all and (target / "experiments.csv").is_file():
+        # Re-running some runs: replace their rows and curves, keep the others.
+        previous = pd.read_csv(target / "experiments.csv")
+        table = pd.concat([previous[~previous["run"].isin(table["run"])], table])
+        ranks = {name: index for index, name in enumerate([*SWEEP, *previous["run"]])}
+        table = table.sort_values("run", key=lambda runs: runs.map(ranks), kind="stable")
+        histories = {**json.loads((target / "histories.json").read_text()), **histories}
+    table.to_csv(target / "experiments.csv", index=False)
+    (target / "histories.json").write_text(json.dumps(histories))
+    return table
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the command line (see the module's usage line)."""
     parser = argparse.ArgumentParser(prog="python -m fmnist_helpers.sweep", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 epoch on 2,000 images per run")
     parser.add_argument("--runs", nargs="+", choices=list(SWEEP), default=list(SWEEP))
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="an existing Dask scheduler, such as tcp://10.0.0.5:8786 "
+                             "(default: a local cluster sized to this machine's cores)")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="runs at once on the local cluster (default: as the cores allow)")
+    parser.add_argument("--threads-per-run", type=int, metavar="N",
+                        help="cap on each run's threads (default: the cores shared out)")
     args = parser.parse_args(argv)
-    run_sweep(args.runs, quick=args.quick)
+    if args.scheduler is not None and args.workers is not None:
+        parser.error("--workers sizes the local cluster; an existing cluster (--scheduler) has "
+                     "its own workers")
+    for option in ("workers", "threads_per_run"):
+        if getattr(args, option) is not None and getattr(args, option) < 1:
+            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status (1 if any run failed)."""
+    args = parse_args(argv)
+    try:
+        run_sweep(args.runs, quick=args.quick, scheduler=args.scheduler, workers=args.workers,
+                  threads_per_run=args.threads_per_run)
+    except SweepError as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -135,3 +135,45 @@ def test_every_exercise_has_a_hidden_solution(chapter):
     count = len(re.findall(r"^\d+\. ", exercises.split("## Exercises")[1], re.M))
     solutions = [c for c in cells if c["cell_type"] == "code" and "hide-cell" in tags(c)]
     assert count >= 2 and len(solutions) == count
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_lesson_only_cells_are_code_cells(chapter):
+    from fmnist_helpers.book import LESSON_ONLY_TAG
+
+    for cell in load(chapter)["cells"]:
+        if LESSON_ONLY_TAG in tags(cell):
+            assert cell["cell_type"] == "code", source(cell)[:60]
+
+
+def _names(cell: dict, context: type) -> set[str]:
+    """The names a code cell binds (``ast.Store``) or reads (``ast.Load``); magics are skipped."""
+    python = "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line
+                       for line in source(cell).splitlines())
+    found = set()
+    for node in ast.walk(ast.parse(python)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, context):
+            found.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)) and context is ast.Store:
+            found.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return found
+
+
+def test_the_sweep_keeps_what_it_needs_of_chapter_5():
+    # The sweep runs chapter 5 without its lesson-only cells: the training cell, the test score
+    # and the saved files must stay, and no later cell may read what a skipped cell defined.
+    from fmnist_helpers.book import LESSON_ONLY_TAG, TRAINING_TAG
+
+    cells = code_cells(load("5_train"))
+    skipped = [index for index, cell in enumerate(cells) if LESSON_ONLY_TAG in tags(cell)]
+    assert len(skipped) == 6  # the early-stopping demo, two exercise solutions, their glue
+    kept = [cell for cell in cells if LESSON_ONLY_TAG not in tags(cell)]
+    assert sum(TRAINING_TAG in tags(cell) for cell in kept) == 1
+    assert any("model.evaluate(x_test" in source(cell) for cell in kept)
+    assert any('"metrics.json"' in source(cell) and '"history.json"' in source(cell) for cell in kept)
+    for index in skipped:
+        defined = _names(cells[index], ast.Store)
+        for later in cells[index + 1:]:
+            if LESSON_ONLY_TAG not in tags(later):
+                read = _names(later, ast.Load) - _names(later, ast.Store)
+                assert not defined & read, (source(later)[:60], defined & read)

@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 
 import fmnist_helpers
 import fmnist_helpers.__main__ as cli
-from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, build_mlp, load_image,
+from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, build_mlp, load_image,
                             load_trained_model, make_example_image, make_example_photo, predict_file,
                             predict_image, prepare_photo, save_image, top_predictions)
 
@@ -264,7 +264,7 @@ def test_cli_predict_prints_top_classes(image_file, model_file, capsys, top):
     assert names == [name for name, _ in predict_file(image_file, model_file, top=top)]
 
 
-def test_cli_predict_format_and_defaults(monkeypatch, capsys):
+def test_cli_predict_format_and_defaults(monkeypatch, capsys, tmp_path):
     calls = []
 
     def fake_predict_file(image_path, model_path, top, photo):
@@ -272,9 +272,24 @@ def test_cli_predict_format_and_defaults(monkeypatch, capsys):
         return [("Ankle boot", 0.973), ("Sneaker", 0.02), ("T-shirt/top", 0.004)]
 
     monkeypatch.setattr(cli, "predict_file", fake_predict_file)
+    monkeypatch.setattr(cli, "DEFAULT_MODEL_PATH", tmp_path / "model.keras")
     assert cli.main(["predict", "boot.png"]) == 0
-    assert calls == [("boot.png", DEFAULT_MODEL_PATH, 3, False)]
-    assert capsys.readouterr().out == "Ankle boot   97.3%\nSneaker       2.0%\nT-shirt/top   0.4%\n"
+    assert calls == [("boot.png", tmp_path / "model.keras", 3, False)]
+    captured = capsys.readouterr()
+    assert captured.out == "Ankle boot   97.3%\nSneaker       2.0%\nT-shirt/top   0.4%\n"
+    assert captured.err == f"model: {tmp_path / 'model.keras'}\n"
+    (tmp_path / HEADLINE_MODEL_NAME).write_bytes(b"saved by make headline")
+    assert cli.main(["predict", "boot.png"]) == 0
+    assert calls[-1] == ("boot.png", tmp_path / HEADLINE_MODEL_NAME, 3, False)
+
+
+def test_best_model_path_prefers_the_headline_model(tmp_path):
+    assert best_model_path(tmp_path) == tmp_path / "model.keras"
+    (tmp_path / HEADLINE_MODEL_NAME).mkdir()  # not a file: not a saved model
+    assert best_model_path(tmp_path) == tmp_path / "model.keras"
+    (tmp_path / HEADLINE_MODEL_NAME).rmdir()
+    (tmp_path / HEADLINE_MODEL_NAME).write_bytes(b"saved by make headline")
+    assert best_model_path(tmp_path) == tmp_path / HEADLINE_MODEL_NAME
 
 
 def test_cli_predict_missing_image(tmp_path, model_file, capsys):
