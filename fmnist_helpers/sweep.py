@@ -492,8 +492,9 @@ def run_sweep(
     workers
         The local cluster's runs at once (not with ``scheduler``).
     threads_per_run
-        Cap on each run's threads; by default the cores shared out among the runs at once
-        (on an existing cluster: each host's cores over its workers' threads).
+        Cap on each run's threads; by default the cores shared out among the runs at once,
+        at least :data:`MIN_THREADS_PER_RUN` (see :func:`plan_local_cluster`; on an existing
+        cluster: each host's cores over its workers' threads).
     results_dir
         Where the runs' folders go on each worker, and the quick table; by default
         :data:`RESULTS_DIR` of each worker's checkout.
@@ -598,7 +599,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, metavar="N",
                         help="runs at once on the local cluster (default: as the cores allow)")
     parser.add_argument("--threads-per-run", type=int, metavar="N",
-                        help="cap on each run's threads (default: the cores shared out)")
+                        help="cap on each run's threads (default: the cores shared out, at "
+                             f"least {MIN_THREADS_PER_RUN})")
     args = parser.parse_args(argv)
     if args.scheduler is not None and args.workers is not None:
         parser.error("--workers sizes the local cluster; an existing cluster (--scheduler) has "
