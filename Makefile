@@ -32,7 +32,7 @@ test: setup test-packages node_modules/.installed
 test-fast: setup test-packages node_modules/.installed
 	$(PY) -m pytest -m "not slow"
 
-# Re-run the training chapter over a grid of recipes (at most 25 minutes on 2 cores); writes
+# Re-run the training chapter over a grid of recipes (19 minutes on 2 cores when last measured); writes
 # book/data/. The runs go to a local Dask cluster sized to the cores, or to an existing one
 # with SCHEDULER=tcp://HOST:8786.
 sweep: setup
