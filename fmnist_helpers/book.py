@@ -10,6 +10,7 @@ import datetime
 import os
 import sys
 import tempfile
+import uuid
 from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -62,14 +63,27 @@ LESSON_ONLY_TAG = "lesson-only"
 KEPT_PAPERMILL_METADATA = ("parameters", "version")
 
 
+#: The longest path a Unix-domain socket may have (``sun_path`` is 108 bytes on Linux, 104 on
+#: macOS), less a margin.
+MAX_SOCKET_PATH = 100
+
+
 def kernel_config() -> Any:
     """Return the Jupyter configuration the book's kernels start with.
 
-    The kernel's sockets are encrypted with CurveZMQ keys that the kernel manager provisions
-    (``KernelManager.transport_encryption = "auto"``; ipykernel's kernel spec declares Curve
-    support). Without them ipykernel 7 warns "Kernel is running over TCP without
-    encryption" on every start. With a pyzmq built without Curve, "auto" provisions nothing
-    and the kernel runs as before.
+    - **Transport.** Where the platform has Unix-domain sockets and the path of the Jupyter
+      runtime folder leaves room for the socket names, the kernel talks over ``ipc`` sockets
+      in that folder instead of TCP ports on localhost. With TCP the kernel manager picks
+      free ports, closes them, and the kernel binds them a moment later; another process
+      (a Dask connection in the sweep, another kernel) can take one in between, and the
+      kernel then fails with "Address already in use" (nteract/papermill#511). Socket files
+      with a name of their own cannot collide. Each call names new sockets: call it once
+      per kernel.
+    - **Encryption.** The sockets are encrypted with CurveZMQ keys that the kernel manager
+      provisions (``KernelManager.transport_encryption = "auto"``; ipykernel's kernel spec
+      declares Curve support). Without them ipykernel 7 warns "Kernel is running over TCP
+      without encryption" on every start over TCP. With a pyzmq built without Curve, "auto"
+      provisions nothing and the kernel runs as before.
 
     Returns
     -------
@@ -77,10 +91,18 @@ def kernel_config() -> Any:
         Pass it as papermill's ``config=`` keyword (it reaches nbclient's kernel manager).
     """
     import zmq
+    from jupyter_core.paths import jupyter_runtime_dir
+    from jupyter_core.utils import ensure_dir_exists
     from traitlets.config import Config
 
-    policy = "auto" if zmq.has("curve") else "disabled"
-    return Config({"KernelManager": {"transport_encryption": policy}})
+    manager: dict[str, Any] = {"transport_encryption": "auto" if zmq.has("curve") else "disabled"}
+    # The kernel's sockets: RUNTIME/kernel-<uuid>-ipc-<n>, n from 1 to 5.
+    runtime = Path(jupyter_runtime_dir())
+    prefix = runtime / f"kernel-{uuid.uuid4()}-ipc"
+    if zmq.has("ipc") and len(os.fsencode(f"{prefix}-99")) <= MAX_SOCKET_PATH:
+        ensure_dir_exists(runtime, mode=0o700)
+        manager.update(transport="ipc", ip=str(prefix))
+    return Config({"KernelManager": manager})
 
 
 def execute_chapter(

@@ -126,3 +126,43 @@ def test_skip_tags_must_be_a_collection_and_needs_an_output_dir():
     with pytest.raises(ValueError, match=r"skip_tags=\['lesson-only'\] would drop cells from the published "
                                          r"chapter 5_train; pass an output_dir"):
         execute_chapter("5_train", skip_tags={"lesson-only"})
+
+
+def test_each_kernel_gets_its_own_ipc_sockets_in_the_runtime_folder(monkeypatch):
+    # TCP ports are picked, released and bound later, so another process can take one in
+    # between ("Address already in use"); socket files with a name of their own cannot clash.
+    import tempfile
+    from pathlib import Path
+
+    import zmq
+
+    from fmnist_helpers.book import kernel_config
+
+    if not zmq.has("ipc"):
+        pytest.skip("this libzmq has no ipc transport")
+    with tempfile.TemporaryDirectory(dir="/tmp") as short:  # pytest's tmp_path is too deep for sockets
+        runtime = Path(short) / "runtime"
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        first, second = (kernel_config().KernelManager for _ in range(2))
+        assert first.transport == second.transport == "ipc"
+        assert first.ip != second.ip
+        assert first.ip.startswith(str(runtime / "kernel-"))
+        assert runtime.is_dir()
+
+
+def test_a_runtime_folder_too_deep_for_socket_names_keeps_tcp_without_its_warning(tmp_path, monkeypatch, capfd):
+    import nbformat
+
+    from fmnist_helpers.book import MAX_SOCKET_PATH, kernel_config
+
+    deep = tmp_path / ("r" * MAX_SOCKET_PATH)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(deep))
+    config = kernel_config()
+    assert "transport" not in config.KernelManager and "ip" not in config.KernelManager
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "tiny.ipynb")
+    papermill.execute_notebook(tmp_path / "tiny.ipynb", tmp_path / "out.ipynb", progress_bar=False,
+                               config=config)
+    assert nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"] == "42\n"
+    assert "without encryption" not in capfd.readouterr().err
