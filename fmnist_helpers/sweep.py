@@ -33,7 +33,7 @@ import pandas as pd
 from .book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, execute_chapter
 from .book_files import write_manifest
 from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME
-from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Recipe
+from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Profile, Recipe
 
 __all__ = [
     "BASELINE_RUN", "DATA_DIR", "HEADLINE_RUN", "MIN_THREADS_PER_RUN", "RESULTS_DIR",
@@ -272,6 +272,27 @@ def available_cores() -> int:
 MIN_THREADS_PER_RUN = 2
 
 
+def check_options(scheduler: str | None, workers: int | None, threads_per_run: int | None) -> None:
+    """Refuse sizes below 1, and ``workers`` together with ``scheduler``.
+
+    Parameters
+    ----------
+    scheduler, workers, threads_per_run
+        As for :func:`run_sweep`.
+
+    Raises
+    ------
+    ValueError
+        Naming the option and what it should be.
+    """
+    for label, value in (("workers", workers), ("threads_per_run", threads_per_run)):
+        if value is not None and value < 1:
+            raise ValueError(f"{label} must be at least 1, got {label}={value}")
+    if scheduler is not None and workers is not None:
+        raise ValueError(f"workers={workers} sizes a local cluster; the cluster at {scheduler} "
+                         f"has its own workers, so pass one or the other")
+
+
 def plan_local_cluster(cores: int, runs: int, workers: int | None = None,
                        threads_per_run: int | None = None) -> tuple[int, int]:
     """Size a local cluster: how many runs at once, and how many threads each.
@@ -303,9 +324,7 @@ def plan_local_cluster(cores: int, runs: int, workers: int | None = None,
     ValueError
         If ``workers`` or ``threads_per_run`` is below 1.
     """
-    for label, value in (("workers", workers), ("threads_per_run", threads_per_run)):
-        if value is not None and value < 1:
-            raise ValueError(f"{label} must be at least 1, got {label}={value}")
+    check_options(None, workers, threads_per_run)
     if threads_per_run is None:
         shared = cores // (workers or max(1, min(runs, cores)))
         threads_per_run = max(1, min(cores, max(MIN_THREADS_PER_RUN, shared)))
@@ -328,8 +347,23 @@ def _threads_per_run_on(client: Any) -> int:
 
 
 def _chapter_parameters(recipe: Recipe, quick: bool) -> dict[str, Any]:
-    return dict(dataclasses.asdict(recipe), profile="sweep", min_test_accuracy=0.0,
-                train_size=2000 if quick else 60000)
+    """The training chapter's parameters for one run: a ``sweep`` profile that asserts no accuracy."""
+    return Profile("sweep", recipe, train_size=2000 if quick else 60000, min_test_accuracy=0.0).parameters()
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the ``with`` block, then put back what was there."""
+    previous = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1,
@@ -350,8 +384,8 @@ def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1
     quick
         One epoch on 2,000 images.
     threads
-        Cap on the chapter's threads (:func:`thread_caps`); it stays set in this process,
-        whose later runs start their kernels with it too.
+        Cap on the threads of the chapter's kernel and of the flip scoring (:func:`thread_caps`),
+        set in this process's environment while the run lasts.
     results_dir
         Where the run's folder goes, on this machine; by default :data:`RESULTS_DIR`.
 
@@ -367,22 +401,22 @@ def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1
     """
     import papermill
 
-    os.environ.update(thread_caps(threads))  # read by the kernel papermill starts next
     folder = Path(results_dir or RESULTS_DIR) / _run_folder(name)
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / "5_train.ipynb"
-    try:
-        execute_chapter("5_train", output_dir=folder, artifacts_dir=folder,
-                        parameters=_chapter_parameters(recipe, quick), keep_timings=True,
-                        skip_tags={LESSON_ONLY_TAG})
-    except papermill.PapermillExecutionError as error:
-        raise SweepRunError(f"{error.ename}: {error.evalue} (in cell {error.exec_count} of "
-                            f"{notebook}, on {platform.node()})") from None
-    row = collect_run(name, recipe, notebook, folder)
-    result = {"row": row, "history": json.loads((folder / "history.json").read_text())}
-    if name == HEADLINE_RUN and not quick:
-        row.update(score_with_flips(folder / "model.keras"))
-        result["model"] = (folder / "model.keras").read_bytes()  # for the client's artifacts/
+    with _environment(thread_caps(threads)):  # read by the kernel papermill starts
+        try:
+            execute_chapter("5_train", output_dir=folder, artifacts_dir=folder,
+                            parameters=_chapter_parameters(recipe, quick), keep_timings=True,
+                            skip_tags={LESSON_ONLY_TAG})
+        except papermill.PapermillExecutionError as error:
+            raise SweepRunError(f"{error.ename}: {error.evalue} (in cell {error.exec_count} of "
+                                f"{notebook}, on {platform.node()})") from None
+        row = collect_run(name, recipe, notebook, folder)
+        result = {"row": row, "history": json.loads((folder / "history.json").read_text())}
+        if name == HEADLINE_RUN and not quick:
+            row.update(score_with_flips(folder / "model.keras"))
+            result["model"] = (folder / "model.keras").read_bytes()  # for the client's artifacts/
     return result
 
 
@@ -451,7 +485,8 @@ def _connect(scheduler: str | None, workers: int | None, threads_per_run: int | 
 
     if scheduler is not None:
         with Client(scheduler) as client:
-            threads_per_run = threads_per_run or _threads_per_run_on(client)
+            if threads_per_run is None:
+                threads_per_run = _threads_per_run_on(client)
             workers = len(client.scheduler_info(n_workers=-1)["workers"])
             print(f"[sweep] Dask cluster at {scheduler}: {workers} worker(s) now, "
                   f"{threads_per_run} thread(s) per run", flush=True)
@@ -510,11 +545,10 @@ def run_sweep(
         After the table is written, if any run failed: one line per failed run, with its
         parameters and error. Failed runs keep their previous rows, if any.
     ValueError
-        If ``workers`` is given with ``scheduler``, or a name is not in :data:`SWEEP`.
+        If ``workers`` is given with ``scheduler``, a size is below 1 (:func:`check_options`),
+        or a name is not in :data:`SWEEP`.
     """
-    if scheduler is not None and workers is not None:
-        raise ValueError(f"workers={workers} sizes a local cluster; the cluster at {scheduler} "
-                         f"has its own workers, so pass one or the other")
+    check_options(scheduler, workers, threads_per_run)
     unknown = [name for name in names if name not in SWEEP]
     if unknown:
         raise ValueError(f"unknown runs {unknown}; expected names from SWEEP: {', '.join(SWEEP)}")
@@ -602,12 +636,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="cap on each run's threads (default: the cores shared out, at "
                              f"least {MIN_THREADS_PER_RUN})")
     args = parser.parse_args(argv)
-    if args.scheduler is not None and args.workers is not None:
-        parser.error("--workers sizes the local cluster; an existing cluster (--scheduler) has "
-                     "its own workers")
-    for option in ("workers", "threads_per_run"):
-        if getattr(args, option) is not None and getattr(args, option) < 1:
-            parser.error(f"--{option.replace('_', '-')} must be at least 1")
+    try:
+        check_options(args.scheduler, args.workers, args.threads_per_run)
+    except ValueError as error:  # named as run_sweep's arguments: --threads-per-run is threads_per_run
+        parser.error(str(error))
     return args
 
 

@@ -12,7 +12,7 @@ import papermill
 import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE, HEADLINE_RECIPE, sweep
-from fmnist_helpers.book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG
+from fmnist_helpers.book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, kernel_config
 from fmnist_helpers.sweep import (SWEEP, THREAD_VARIABLES, SweepError, SweepRunError, collect_run,
                                   format_failure, parse_args, plan_local_cluster, run_classical_baseline,
                                   run_sweep, thread_caps)
@@ -84,6 +84,7 @@ def test_execute_run_caps_threads_and_skips_lesson_only_cells(monkeypatch, tmp_p
     assert seen["chapter"] == "5_train" and seen["skip_tags"] == {LESSON_ONLY_TAG}
     assert seen["keep_timings"] and seen["parameters"]["train_size"] == 2000
     assert all(seen["environment"][variable] == "3" for variable in THREAD_VARIABLES)
+    assert all(os.environ[variable] == "restored after the test" for variable in THREAD_VARIABLES)
     assert result["row"]["training seconds"] == 1.5 and result["history"] == {"loss": [1.0]}
 
 
@@ -142,9 +143,10 @@ def test_command_line_options(capsys):
     args = parse_args(["--quick", "--scheduler", "tcp://10.0.0.5:8786", "--threads-per-run", "4"])
     assert args.scheduler == "tcp://10.0.0.5:8786" and args.threads_per_run == 4
     for argv, message in [
-        (["--scheduler", "tcp://10.0.0.5:8786", "--workers", "2"], "--workers sizes the local cluster"),
-        (["--workers", "0"], "--workers must be at least 1"),
-        (["--threads-per-run", "0"], "--threads-per-run must be at least 1"),
+        (["--scheduler", "tcp://10.0.0.5:8786", "--workers", "2"],
+         "workers=2 sizes a local cluster; the cluster at tcp://10.0.0.5:8786 has its own workers"),
+        (["--workers", "0"], "workers must be at least 1, got workers=0"),
+        (["--threads-per-run", "0"], "threads_per_run must be at least 1, got threads_per_run=0"),
     ]:
         with pytest.raises(SystemExit):
             parse_args(argv)
@@ -154,6 +156,8 @@ def test_command_line_options(capsys):
 def test_run_sweep_checks_its_arguments_before_starting_a_cluster():
     with pytest.raises(ValueError, match=r"workers=2 sizes a local cluster; the cluster at tcp://x:8786 has"):
         run_sweep(["MLP baseline"], scheduler="tcp://x:8786", workers=2)
+    with pytest.raises(ValueError, match=r"threads_per_run must be at least 1, got threads_per_run=0"):
+        run_sweep(["MLP baseline"], scheduler="tcp://x:8786", threads_per_run=0)
     with pytest.raises(ValueError, match=r"unknown runs \['nope'\]; expected names from SWEEP: seed recipe"):
         run_sweep(["nope"])
 
@@ -205,7 +209,8 @@ def two_worker_sweep(tmp_path_factory):
 def test_a_failing_run_is_reported_while_the_others_land(two_worker_sweep):
     results_dir, error = two_worker_sweep
     assert list(error.failures) == ["broken recipe"]
-    assert re.search(r"^\[sweep\] FAILED 'broken recipe' \(model_name='no_such_model', .*train_size=2000\): "
+    assert re.search(r"^\[sweep\] FAILED 'broken recipe' \(profile='sweep', model_name='no_such_model', .*"
+                     r"train_size=2000, min_test_accuracy=0\.0\): "
                      r"ValueError: unknown model 'no_such_model'; expected one of .* "
                      r"\(in cell \d+ of .*5_train\.ipynb", error.failures["broken recipe"])
     assert str(error).startswith("[sweep] 1 of 3 runs failed")
@@ -251,7 +256,8 @@ def test_the_chapters_kernel_inherits_the_thread_caps(monkeypatch, tmp_path):
     probe.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(probe, tmp_path / "probe.ipynb")
     executed = papermill.execute_notebook(tmp_path / "probe.ipynb", tmp_path / "out.ipynb",
-                                          kernel_name="python3", progress_bar=False)
+                                          kernel_name="python3", progress_bar=False,
+                                          config=kernel_config())  # as the sweep's kernels start
     assert executed.cells[0].outputs[0]["text"].strip() == str(["1"] * len(THREAD_VARIABLES))
 
 
