@@ -82,8 +82,8 @@ def kernel_config() -> Any:
     - **Encryption.** The sockets are encrypted with CurveZMQ keys that the kernel manager
       provisions (``KernelManager.transport_encryption = "auto"``; ipykernel's kernel spec
       declares Curve support). Without them ipykernel 7 warns "Kernel is running over TCP
-      without encryption" on every start over TCP. With a pyzmq built without Curve, "auto"
-      provisions nothing and the kernel runs as before.
+      without encryption" on every start over TCP. A pyzmq built without Curve gets
+      ``"disabled"`` instead (jupyter_client refuses ``"auto"`` there).
 
     Returns
     -------
@@ -165,11 +165,11 @@ def execute_chapter(
         raise ValueError(f"unknown profile {profile!r}; expected one of {', '.join(PROFILES)}")
     if isinstance(skip_tags, str):
         raise TypeError(f"skip_tags takes a collection of tags, such as [{skip_tags!r}], not a string")
-    if skip_tags and output_dir is None:
-        raise ValueError(f"skip_tags={sorted(skip_tags)} would drop cells from the published chapter "
-                         f"{chapter}; pass an output_dir for the trimmed run")
     source = BOOK_DIR / f"{chapter}.ipynb"
     target = Path(output_dir or BOOK_DIR) / f"{chapter}.ipynb"
+    if skip_tags and target.resolve() == source.resolve():
+        raise ValueError(f"skip_tags={sorted(skip_tags)} would drop cells from the published chapter "
+                         f"{chapter}; pass an output_dir for the trimmed run")
     target.parent.mkdir(parents=True, exist_ok=True)
     profile_parameters = {**PROFILES[profile].parameters(), **(parameters or {})}
     if artifacts_dir is not None:  # otherwise the chapters' own default, ../artifacts

@@ -126,6 +126,8 @@ def test_skip_tags_must_be_a_collection_and_needs_an_output_dir():
     with pytest.raises(ValueError, match=r"skip_tags=\['lesson-only'\] would drop cells from the published "
                                          r"chapter 5_train; pass an output_dir"):
         execute_chapter("5_train", skip_tags={"lesson-only"})
+    with pytest.raises(ValueError, match=r"would drop cells from the published chapter 5_train"):
+        execute_chapter("5_train", output_dir=BOOK_DIR, skip_tags={"lesson-only"})
 
 
 def test_each_kernel_gets_its_own_ipc_sockets_in_the_runtime_folder(monkeypatch):

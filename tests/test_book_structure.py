@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import configparser
 import json
 import re
 from pathlib import Path
@@ -109,11 +108,11 @@ def test_committed_outputs_are_clean(chapter):
 
 
 def _sanitize(text: str) -> str:
-    """Apply nbval's replacements from book/sanitize.cfg, as the regression tests do."""
-    config = configparser.ConfigParser()
-    config.read(BOOK_DIR / "sanitize.cfg")
-    for section in config.sections():
-        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+    """Apply nbval's replacements from book/sanitize.cfg, in its order, as the regression tests do."""
+    from nbval.plugin import get_sanitize_patterns
+
+    for regex, replacement in get_sanitize_patterns((BOOK_DIR / "sanitize.cfg").read_text()):
+        text = re.sub(regex, replacement, text)
     return text
 
 
