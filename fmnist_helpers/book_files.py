@@ -107,19 +107,19 @@ def book_file(path: str) -> Path:
             return root / path
     cached = _cache_dir() / path
     try:
-        sha256 = _expected_sha256(path)
+        manifest = _fetch(MANIFEST, None, None)  # not cached: it changes with the files
     except BookFileError:
         if cached.is_file():  # offline: the copy was verified when it was stored
             return cached
         raise
+    sha256 = _manifest_entry(manifest, path)  # a manifest that does not list it is an error
     if cached.is_file() and _sha256(cached) == sha256:
         return cached
     return _fetch(path, cached, sha256)
 
 
-def _expected_sha256(path: str) -> str:
-    """Fetch the manifest (not cached: it changes with the files) and look ``path`` up."""
-    manifest_path = _fetch(MANIFEST, None, None)
+def _manifest_entry(manifest_path: Path, path: str) -> str:
+    """Look ``path`` up in a fetched manifest, then remove the manifest's temporary folder."""
     try:
         manifest = json.loads(manifest_path.read_text())
         return manifest[path]

@@ -145,3 +145,14 @@ def test_write_manifest_lists_the_files_that_exist(tmp_path):
     (tmp_path / PATH).write_bytes(b"abc")
     manifest = book_files.write_manifest(tmp_path)
     assert json.loads(manifest.read_text()) == {PATH: hashlib.sha256(b"abc").hexdigest()}
+
+
+def test_a_cached_copy_does_not_hide_a_manifest_without_the_file(served, away_from_checkout, monkeypatch):
+    # Only an unreachable manifest falls back to the cache; a reachable one must list the file.
+    folder, url = served
+    serve(folder, b"run\n")
+    monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, url)
+    book_files.book_file(PATH)  # cached now
+    (folder / book_files.MANIFEST).write_text(json.dumps({"book/data/other.csv": "0" * 64}))
+    with pytest.raises(book_files.BookFileError, match=rf"the manifest at {url}/.* does not list {PATH}"):
+        book_files.book_file(PATH)
