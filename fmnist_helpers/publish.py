@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from .book import BOOK_DIR
+
 __all__ = [
     "ACCURACY_GLUE",
     "ROOT",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 #: The repository's top folder (this package is used from a checkout here).
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = BOOK_DIR.parent
 #: Where ``make site`` (``jupyter-book build .``) writes the site, relative to the top folder.
 SITE_DIR = Path("_build") / "html"
 #: The chapter that trains the book's model and glues its test accuracy.
@@ -310,9 +312,10 @@ def publish_site(root: str | os.PathLike[str] = ROOT) -> None:
     """Push the built site to the ``gh-pages`` branch of ``origin`` with ghp-import.
 
     Runs ``ghp-import -n -p -f _build/html``: it commits the site, with a ``.nojekyll``
-    file, onto the ``gh-pages`` branch (its whole tree; the branch keeps its history) and
-    pushes it with ``--force``. Refuses when the site has not been built, or when the
-    chapters have uncommitted changes (the site would then not be the committed book).
+    file, onto the ``gh-pages`` branch (its whole tree) and pushes it with ``--force``: the
+    branch keeps its history only where this clone has a local ``gh-pages`` branch. Refuses
+    when the site has not been built, or when the chapters or the book's configuration have
+    uncommitted changes (the site would then not be the committed book).
 
     Parameters
     ----------
@@ -322,16 +325,16 @@ def publish_site(root: str | os.PathLike[str] = ROOT) -> None:
     Raises
     ------
     PublishError
-        If the site has not been built, ``root`` is not a git checkout, ``book/`` has
-        uncommitted changes, or ghp-import fails.
+        If the site has not been built, ``root`` is not a git checkout, ``book/``,
+        ``_config.yml`` or ``_toc.yml`` have uncommitted changes, or ghp-import fails.
     """
     root = Path(root)
     _require_site(root / SITE_DIR)
-    status = _git(root, "status", "--porcelain", "--", "book")
+    status = _git(root, "status", "--porcelain", "--", "book", "_config.yml", "_toc.yml")
     if status:
         changes = ", ".join(line[3:] for line in status.splitlines())
         raise PublishError(
-            f"the chapters have uncommitted changes ({changes}), so the built site may not be "
+            f"the book has uncommitted changes ({changes}), so the built site may not be "
             "the committed book; commit them (or discard them with git restore), run `make site`, "
             "then `make publish`"
         )

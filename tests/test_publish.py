@@ -243,6 +243,7 @@ def checkout(tmp_path: Path) -> Path:
     git(folder, "config", "user.email", "tester@example.org")
     (folder / ".gitignore").write_text("_build/\n")
     (folder / "book" / "1_load.ipynb").write_text("{}\n")
+    (folder / "_toc.yml").write_text("root: book/1_load\n")
     git(folder, "add", ".")
     git(folder, "commit", "-q", "-m", "A chapter")
     write_site(folder / publish.SITE_DIR, ["book/1_load.html"])
@@ -269,18 +270,18 @@ def test_publish_refuses_an_unbuilt_site(checkout):
         publish.publish_site(checkout)
 
 
-@pytest.mark.parametrize("change", ["modified", "untracked"])
-def test_publish_refuses_uncommitted_chapters(checkout, change):
-    name = "1_load.ipynb" if change == "modified" else "9_new.ipynb"
-    (checkout / "book" / name).write_text('{"cells": []}\n')
-    with pytest.raises(PublishError, match=rf"the chapters have uncommitted changes \(book/{name}\), .*commit them"):
+@pytest.mark.parametrize("name", ["book/1_load.ipynb", "book/9_new.ipynb", "_toc.yml"],
+                         ids=["modified chapter", "untracked chapter", "modified table of contents"])
+def test_publish_refuses_uncommitted_chapters(checkout, name):
+    (checkout / name).write_text('{"cells": []}\n')
+    with pytest.raises(PublishError, match=rf"the book has uncommitted changes \({name}\), .*commit them"):
         publish.publish_site(checkout)
     assert "gh-pages" not in git(checkout.parent / "origin.git", "branch")
 
 
 def test_publish_refuses_outside_a_git_checkout(tmp_path):
     write_site(tmp_path / publish.SITE_DIR, ["book/1_load.html"])
-    with pytest.raises(PublishError, match=r"`git status --porcelain -- book` failed in .*: .*publish from a git checkout"):
+    with pytest.raises(PublishError, match=r"`git status --porcelain -- book _config.yml _toc.yml` failed in .*: .*publish from a git checkout"):
         publish.publish_site(tmp_path)
 
 
