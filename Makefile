@@ -103,7 +103,7 @@ set-repository: $(VENV)/.installed
 	$(PY) -m fmnist_helpers.publish set-repository "$(URL)"
 
 # Push the built site (make site) to the gh-pages branch of origin with ghp-import; refuses
-# when the site is not built or the chapters have uncommitted changes.
+# when the site is not built or the book (book/, _config.yml, _toc.yml) has uncommitted changes.
 publish: $(VENV)/.installed
 	$(PY) -m fmnist_helpers.publish publish
 

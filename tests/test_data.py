@@ -39,12 +39,12 @@ def decompress_files(source: Path, target: Path, names: tuple[str, ...] | None =
     """Write the raw IDX files (the .gz names without .gz) that gunzip would leave."""
     target.mkdir(parents=True, exist_ok=True)
     for name in names or data.FILES:
-        (target / name.removesuffix(".gz")).write_bytes(gzip.decompress((source / name).read_bytes()))
+        (target / raw(name)).write_bytes(gzip.decompress((source / name).read_bytes()))
     return target
 
 
 def raw(name: str) -> str:
-    return name.removesuffix(".gz")
+    return data.FILES[name].raw_name
 
 
 # --- where the files are found -------------------------------------------------------

@@ -19,6 +19,7 @@ built with ``-W -n`` (every warning an error, every unresolved reference a warni
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import urllib.error
@@ -74,6 +75,7 @@ def _prune_unreachable(app: Sphinx, config: Config) -> None:
     config.nitpick_ignore_regex = [*config.nitpick_ignore_regex, *ignored]
 
 
+@functools.cache
 def _documented_names() -> dict[str, str]:
     """Map each documented name to its full name: ``load_data`` -> ``fmnist_helpers.data.load_data``."""
     names = {}
