@@ -37,7 +37,7 @@ from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Profile, Reci
 
 __all__ = [
     "BASELINE_RUN", "DATA_DIR", "HEADLINE_RUN", "MIN_THREADS_PER_RUN", "RESULTS_DIR",
-    "SWEEP", "THREAD_VARIABLES", "SweepError", "SweepRunError", "available_cores",
+    "SWEEP", "THREAD_VARIABLES", "SweepError", "SweepRunError", "available_cores", "check_options",
     "collect_run", "execute_run", "format_failure", "parse_args", "plan_local_cluster",
     "run_classical_baseline", "run_sweep", "save_headline_model", "score_with_flips",
     "thread_caps",

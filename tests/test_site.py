@@ -29,6 +29,13 @@ def test_index_and_every_page_exist(site):
         assert (site / "book" / f"{page}.html").is_file(), page
 
 
+def test_the_workflow_summary_counts_the_book_pages(site):
+    # make summary's page count, on the real site: the table of contents' pages, nothing else.
+    from fmnist_helpers.publish import count_pages
+
+    assert count_pages(site) == len(PAGES)
+
+
 def count_plots(chapter: str) -> int:
     """Images among the outputs of the chapter's visible cells."""
     notebook = json.loads((BOOK_DIR / f"{chapter}.ipynb").read_text())
