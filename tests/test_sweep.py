@@ -186,6 +186,72 @@ def test_failed_runs_keep_their_previous_rows(tmp_path):
                                                                    "default recipe": {"loss": [0.3]}}
 
 
+class _Done:
+    """A task that already ran, as a Dask future reports it."""
+
+    def __init__(self, function, *args):
+        try:
+            self.value, self.error = function(*args), None
+        except Exception as error:
+            self.value, self.error = None, error
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+@pytest.fixture
+def in_process_cluster(monkeypatch):
+    """run_sweep's cluster replaced by one that runs each task at once, in this process."""
+    import contextlib
+
+    import distributed
+
+    class Client:
+        def submit(self, function, *args, key):
+            return _Done(function, *args)
+
+    @contextlib.contextmanager
+    def connect(scheduler, workers, threads_per_run, tasks):
+        yield Client(), 1
+
+    monkeypatch.setattr(sweep, "_connect", connect)
+    monkeypatch.setattr(distributed, "as_completed", list)
+
+
+def test_only_a_complete_sweep_without_failures_replaces_the_whole_table(in_process_cluster, monkeypatch,
+                                                                        tmp_path):
+    def fake_run(name, recipe, quick, threads, results_dir):
+        if name in failing:
+            raise SweepRunError("ValueError: boom")
+        return {"row": {"run": name, "test accuracy": accuracy}, "history": {"loss": [accuracy]}}
+
+    monkeypatch.setattr(sweep, "execute_run", fake_run)
+    monkeypatch.setattr(sweep, "_fit_baseline", lambda train_size, threads: {
+        "row": {"run": sweep.BASELINE_RUN, "test accuracy": accuracy}, "history": None})
+    everything = [*SWEEP, sweep.BASELINE_RUN]
+    failing, accuracy = set(), 0.1
+    run_sweep(quick=True, results_dir=tmp_path)
+    table = pd.read_csv(tmp_path / "experiments.csv")
+    assert table["run"].tolist() == everything and (table["test accuracy"] == 0.1).all()
+
+    failing, accuracy = {"default recipe"}, 0.2  # a complete sweep with a failure keeps that row
+    with pytest.raises(SweepError, match=r"1 of \d+ runs failed"):
+        run_sweep(quick=True, results_dir=tmp_path)
+    table = pd.read_csv(tmp_path / "experiments.csv").set_index("run")
+    assert table.index.tolist() == everything
+    assert table.loc["default recipe", "test accuracy"] == 0.1
+    assert (table.drop("default recipe")["test accuracy"] == 0.2).all()
+
+    failing, accuracy = set(), 0.3  # without failures, the table is rewritten, stale rows gone
+    table.reset_index().assign(run=lambda t: t["run"].replace({"MLP baseline": "a run since removed"})).to_csv(
+        tmp_path / "experiments.csv", index=False)
+    run_sweep(quick=True, results_dir=tmp_path)
+    table = pd.read_csv(tmp_path / "experiments.csv")
+    assert table["run"].tolist() == everything and (table["test accuracy"] == 0.3).all()
+
+
 #: The smoke grid: two quick runs of different models; the failing run cannot build its model.
 SMOKE_RUNS = ["MLP baseline", "default recipe"]
 BROKEN_RECIPE = dataclasses.replace(DEFAULT_RECIPE, model_name="no_such_model")
