@@ -1,8 +1,10 @@
 """Run the training chapter over a grid of recipes on a Dask cluster and collect the results.
 
-Usage: ``python -m fmnist_helpers.sweep [--quick] [--runs NAME ...] [--scheduler ADDRESS]
-[--workers N] [--threads-per-run N]``. Each run executes the training chapter with papermill
-as one task of a Dask cluster: a local one sized to this machine's cores, or the cluster at
+Usage: ``python -m fmnist_helpers.sweep [--quick] [--runs NAME ...] [--seeds SEED ...]
+[--scheduler ADDRESS] [--workers N] [--threads-per-run N]``. The runs are the recipes of the
+book's controlled comparisons (:mod:`fmnist_helpers.experiments`), each with several seeds,
+and the seed post's whole recipe. Each run and seed executes the training chapter with
+papermill as one task of a Dask cluster: a local one sized to this machine's cores, or the cluster at
 ``--scheduler``, whose workers need this package installed from the same checkout (they
 execute their own copy of ``book/5_train.ipynb``). A run's executed notebook and artifacts
 stay on its worker, in ``results/sweep/`` (ignored by git); its row and learning curves come
@@ -33,14 +35,16 @@ import pandas as pd
 from .book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, execute_chapter
 from .book_files import write_manifest
 from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME
-from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Profile, Recipe
+from .experiments import COMPARISONS, RECIPES, SEEDS, SINGLE_RUNS, TARGET_ACCURACY, seconds_to_target
+from .recipes import DEFAULT_RECIPE, Profile, Recipe
 
 __all__ = [
     "BASELINE_RUN", "DATA_DIR", "HEADLINE_RUN", "MIN_THREADS_PER_RUN", "RESULTS_DIR",
     "SWEEP", "THREAD_VARIABLES", "SweepError", "SweepRunError", "available_cores", "check_options",
-    "collect_run", "execute_run", "format_failure", "parse_args", "plan_local_cluster",
-    "run_classical_baseline", "run_sweep", "save_headline_model", "score_with_flips",
-    "thread_caps",
+    "history_key",
+    "collect_run", "comparisons_of", "execute_run", "format_failure", "parse_args",
+    "plan_local_cluster", "run_classical_baseline", "run_sweep", "save_headline_model",
+    "score_with_flips", "seeds_of", "thread_caps",
 ]
 
 #: Where each run's notebook and artifacts go (ignored by git).
@@ -48,32 +52,24 @@ RESULTS_DIR = BOOK_DIR.parent / "results" / "sweep"
 #: Where the collected table goes (committed: the experiments chapter reads it).
 DATA_DIR = BOOK_DIR / "data"
 
-#: The run that trains the headline model; its model is saved to ``artifacts/`` as well.
+#: The run that trains the headline model; its seed-0 model is saved to ``artifacts/`` as well.
 HEADLINE_RUN = "headline model"
 
-#: The runs: the seed's recipe, the seed's CNN with a modern optimizer, the MLP baseline,
-#: the book's default, a small grid of optimizer x learning rate on the default model, and
-#: the headline model, with and without its flipped training images. The seed recipe runs
-#: 3 of its 20 epochs: its learning-rate schedule does not depend on the run's length, so
-#: these are exactly its first 3 epochs, at a seventh of the cost (an epoch at batch size
-#: 32 takes over a minute on 2 CPU cores).
-SWEEP: dict[str, Recipe] = {
-    "seed recipe": dataclasses.replace(SEED_RECIPE, epochs=3),
-    "seed CNN + Adam": dataclasses.replace(DEFAULT_RECIPE, model_name="seed_cnn", learning_rate=1e-3,
-                                           batch_size=128, epochs=3),
-    "MLP baseline": dataclasses.replace(DEFAULT_RECIPE, model_name="mlp", learning_rate=1e-3,
-                                        batch_size=128, epochs=10),
-    "default recipe": DEFAULT_RECIPE,
-    **{
-        f"fast CNN, {optimizer} {rate:g}, 3 epochs": dataclasses.replace(
-            DEFAULT_RECIPE, optimizer_name=optimizer, learning_rate=rate, epochs=3
-        )
-        for optimizer in ("adam", "sgd")
-        for rate in (1e-3, 1e-2)
-    },
-    HEADLINE_RUN: HEADLINE_RECIPE,
-    "headline model without flips": dataclasses.replace(HEADLINE_RECIPE, model_name="wide_cnn"),
-}
+#: The runs, by name: every recipe of :data:`~fmnist_helpers.experiments.COMPARISONS` (once
+#: per seed of :data:`~fmnist_helpers.experiments.SEEDS`), then the seed post's whole
+#: 20-epoch recipe (once, seed 0).
+SWEEP: dict[str, Recipe] = {**RECIPES, **SINGLE_RUNS}
+
+
+def seeds_of(name: str) -> tuple[int, ...]:
+    """The seeds run ``name`` of :data:`SWEEP` runs with."""
+    return SEEDS if name in RECIPES else (0,)
+
+
+def comparisons_of(name: str) -> str:
+    """The comparisons that run ``name`` belongs to, joined by ``"; "`` (empty if none)."""
+    return "; ".join(comparison.name for comparison in COMPARISONS
+                     if name in (comparison.base, *comparison.variants))
 
 
 #: The classical baseline's row name in the table.
@@ -107,22 +103,23 @@ class SweepError(RuntimeError):
         self.table = table
 
 
-def _run_folder(name: str) -> str:
-    return name.replace(" ", "_").replace(",", "").replace("+", "plus")
+def _run_folder(name: str, seed: int) -> str:
+    return f"{name} seed {seed}".replace(" ", "_").replace(",", "").replace("+", "plus")
 
 
 def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> dict[str, Any]:
     """Read one executed run: its recipe, validation and test accuracy, and training time.
 
     The training time is papermill's record of how long the cell tagged
-    :data:`~fmnist_helpers.book.TRAINING_TAG` ran.
+    :data:`~fmnist_helpers.book.TRAINING_TAG` ran; the time to the target accuracy is its
+    share up to the first epoch that reached it (:func:`~fmnist_helpers.experiments.seconds_to_target`).
 
     Parameters
     ----------
     name
         The run's name in :data:`SWEEP`.
     recipe
-        Its recipe.
+        Its recipe, with the run's seed.
     notebook
         The executed training chapter.
     artifacts
@@ -136,8 +133,12 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
     cells = json.loads(notebook.read_text())["cells"]
     training = next(c for c in cells if TRAINING_TAG in c["metadata"].get("tags", []))
     metrics = json.loads((artifacts / "metrics.json").read_text())
+    history = json.loads((artifacts / "history.json").read_text())
+    seconds = training["metadata"]["papermill"]["duration"]
     return {
         "run": name,
+        "seed": recipe.seed,
+        "comparison": comparisons_of(name),
         "model": recipe.model_name,
         "optimizer": recipe.optimizer_name,
         "learning rate": recipe.learning_rate,
@@ -145,7 +146,8 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
         "epochs": recipe.epochs,
         "validation accuracy": metrics["val_accuracy"],
         "test accuracy": metrics["test_accuracy"],
-        "training seconds": training["metadata"]["papermill"]["duration"],
+        "training seconds": seconds,
+        f"seconds to {TARGET_ACCURACY:.0%}": seconds_to_target(history, seconds),
     }
 
 
@@ -193,7 +195,7 @@ def score_with_flips(model_path: Path, repeats: int = 5) -> dict[str, float]:
     }
 
 
-def run_classical_baseline(train_size: int = 60000, max_iter: int = 300) -> dict[str, Any]:
+def run_classical_baseline(train_size: int = 60000, max_iter: int = 1000) -> dict[str, Any]:
     """Fit scikit-learn's logistic regression on raw pixels, on the networks' training split.
 
     It fits the same images as chapter 5 (the validation split held out), is ranked by its
@@ -229,7 +231,7 @@ def run_classical_baseline(train_size: int = 60000, max_iter: int = 300) -> dict
     seconds = time.perf_counter() - start
     iterations = int(classifier.n_iter_[0])
     return {
-        "run": BASELINE_RUN, "model": "linear, on pixels",
+        "run": BASELINE_RUN, "seed": DEFAULT_RECIPE.seed, "comparison": "", "model": "linear, on pixels",
         "optimizer": "lbfgs", "learning rate": float("nan"), "batch size": len(x_fit),
         "epochs": iterations, "validation accuracy": classifier.score(pixels(x_val), y_val),
         "test accuracy": classifier.score(pixels(x_test), y_test), "training seconds": seconds,
@@ -378,9 +380,9 @@ def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1
     Parameters
     ----------
     name
-        The run's name (its folder's name).
+        The run's name (with the seed, its folder's name).
     recipe
-        What to train.
+        What to train, with the run's seed.
     quick
         One epoch on 2,000 images.
     threads
@@ -401,7 +403,7 @@ def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1
     """
     import papermill
 
-    folder = Path(results_dir or RESULTS_DIR) / _run_folder(name)
+    folder = Path(results_dir or RESULTS_DIR) / _run_folder(name, recipe.seed)
     folder.mkdir(parents=True, exist_ok=True)
     notebook = folder / "5_train.ipynb"
     with _environment(thread_caps(threads)):  # read by the kernel papermill starts
@@ -414,7 +416,7 @@ def execute_run(name: str, recipe: Recipe, quick: bool = False, threads: int = 1
                                 f"{notebook}, on {platform.node()})") from None
         row = collect_run(name, recipe, notebook, folder)
         result = {"row": row, "history": json.loads((folder / "history.json").read_text())}
-        if name == HEADLINE_RUN and not quick:
+        if name == HEADLINE_RUN and recipe.seed == 0 and not quick:
             row.update(score_with_flips(folder / "model.keras"))
             result["model"] = (folder / "model.keras").read_bytes()  # for the client's artifacts/
     return result
@@ -508,17 +510,19 @@ def run_sweep(
     workers: int | None = None,
     threads_per_run: int | None = None,
     results_dir: str | os.PathLike[str] | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> pd.DataFrame:
-    """Execute the training chapter once per run on a Dask cluster, then collect the table.
+    """Execute the training chapter once per run and seed on a Dask cluster, then collect the table.
 
-    Each run is one task (:func:`execute_run`), and so is the classical baseline. Their rows
-    and curves come back here, where the table is written.
+    Each run and seed is one task (:func:`execute_run`), and so is the classical baseline.
+    Their rows and curves come back here, where the table is written.
 
     Parameters
     ----------
     names
-        Runs of :data:`SWEEP` to execute. All of them (the default) also fit the classical
-        baseline and rewrite the table; a subset replaces only its own rows and curves.
+        Runs of :data:`SWEEP` to execute, each with every seed of :func:`seeds_of`. All of
+        them (the default) also fit the classical baseline and rewrite the table; a subset
+        replaces only its own rows and curves.
     quick
         One epoch on 2,000 images per run, written to ``results/`` only (not the book).
     scheduler
@@ -533,11 +537,13 @@ def run_sweep(
     results_dir
         Where the runs' folders go on each worker, and the quick table; by default
         :data:`RESULTS_DIR` of each worker's checkout.
+    seeds
+        Run every name with these seeds instead of its own (:func:`seeds_of`).
 
     Returns
     -------
     pandas.DataFrame
-        One row per run, plus the classical baseline.
+        One row per run and seed, plus the classical baseline.
 
     Raises
     ------
@@ -555,41 +561,45 @@ def run_sweep(
     from distributed import as_completed
 
     every_run = list(names) == list(SWEEP)
-    recipes = {name: dataclasses.replace(SWEEP[name], epochs=1) if quick else SWEEP[name]
-               for name in names}
-    parameters = {name: _chapter_parameters(recipe, quick) for name, recipe in recipes.items()}
+    recipes = {(name, seed): dataclasses.replace(SWEEP[name], seed=seed, **({"epochs": 1} if quick else {}))
+               for name in names for seed in (seeds_of(name) if seeds is None else seeds)}
+    parameters: dict[tuple[str, int], dict[str, Any]] = {
+        key: _chapter_parameters(recipe, quick) for key, recipe in recipes.items()}
+    baseline = (BASELINE_RUN, DEFAULT_RECIPE.seed)
     if every_run:
-        parameters[BASELINE_RUN] = {"train_size": 2000 if quick else 60000}
+        parameters[baseline] = {"train_size": 2000 if quick else 60000}
     start = time.perf_counter()
     token = uuid.uuid4().hex[:8]  # task keys: readable on the dashboard, unique on a shared cluster
-    results, failures = {}, {}
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    failures: dict[tuple[str, int], str] = {}
     with _connect(scheduler, workers, threads_per_run, len(parameters)) as (client, threads):
         tasks = {
             client.submit(execute_run, name, recipe, quick, threads, results_dir,
-                          key=f"sweep-{_run_folder(name)}-{token}"): name
-            for name, recipe in recipes.items()
+                          key=f"sweep-{_run_folder(name, seed)}-{token}"): (name, seed)
+            for (name, seed), recipe in recipes.items()
         }
         if every_run:
-            tasks[client.submit(_fit_baseline, parameters[BASELINE_RUN]["train_size"], threads,
-                                key=f"sweep-baseline-{token}")] = BASELINE_RUN
-        for name in names:
-            print(f"[sweep] submitted {name}: {recipes[name]}", flush=True)
+            tasks[client.submit(_fit_baseline, parameters[baseline]["train_size"], threads,
+                                key=f"sweep-baseline-{token}")] = baseline
+        for (name, seed), recipe in recipes.items():
+            print(f"[sweep] submitted {name}, seed {seed}: {recipe}", flush=True)
         for future in as_completed(tasks):
-            name = tasks[future]
+            key = tasks[future]
+            label = f"{key[0]}, seed {key[1]}"
             try:
-                results[name] = future.result()
+                results[key] = future.result()
             except Exception as error:  # one run's failure must not stop the others
-                failures[name] = format_failure(name, parameters[name], error)
-                print(failures[name], flush=True)
+                failures[key] = format_failure(label, parameters[key], error)
+                print(failures[key], flush=True)
             else:
-                if "model" in results[name]:
-                    path = save_headline_model(results[name].pop("model"))
+                if "model" in results[key]:
+                    path = save_headline_model(results[key].pop("model"))
                     print(f"[sweep] saved the headline model to {path}", flush=True)
                 minutes = (time.perf_counter() - start) / 60
-                print(f"[sweep] done {name} ({len(results) + len(failures)}/{len(tasks)}, "
+                print(f"[sweep] done {label} ({len(results) + len(failures)}/{len(tasks)}, "
                       f"{minutes:.1f} min)", flush=True)
     target = Path(results_dir or RESULTS_DIR) if quick else DATA_DIR
-    table = _write_results(results, [*names, BASELINE_RUN], target,
+    table = _write_results(results, [*recipes, baseline], target,
                            replace_all=every_run and not failures) if results else None
     if table is not None:
         if not quick:
@@ -597,25 +607,37 @@ def run_sweep(
         print(table.to_string(index=False))
     if failures:
         written = f"the others were written to {target}" if results else "nothing was written"
-        lines = "\n".join(failures[name] for name in parameters if name in failures)
+        lines = "\n".join(failures[key] for key in parameters if key in failures)
         raise SweepError(f"[sweep] {len(failures)} of {len(parameters)} runs failed ({written}; "
-                         f"failed runs keep their previous rows, if any):\n{lines}", failures, table)
+                         f"failed runs keep their previous rows, if any):\n{lines}",
+                         {f"{name}, seed {seed}": line for (name, seed), line in failures.items()},
+                         table)
     return table
 
 
-def _write_results(results: dict[str, dict[str, Any]], order: Sequence[str], target: Path,
-                   replace_all: bool) -> pd.DataFrame:
+def history_key(name: str, seed: int) -> str:
+    """The key of run ``name``'s curves with ``seed`` in ``histories.json``: ``"name, seed N"``."""
+    return f"{name}, seed {seed}"
+
+
+def _write_results(results: dict[tuple[str, int], dict[str, Any]], order: Sequence[tuple[str, int]],
+                   target: Path, replace_all: bool) -> pd.DataFrame:
     """Write the runs' rows and curves to ``target``, replacing only their own unless ``replace_all``."""
     target.mkdir(parents=True, exist_ok=True)
-    table = pd.DataFrame([results[name]["row"] for name in order if name in results])
-    histories = {name: result["history"] for name in order
-                 if (result := results.get(name)) and result["history"] is not None}
+    table = pd.DataFrame([results[key]["row"] for key in order if key in results])
+    histories = {history_key(*key): result["history"] for key in order
+                 if (result := results.get(key)) and result["history"] is not None}
     if not replace_all and (target / "experiments.csv").is_file():
         # Re-running some runs: replace their rows and curves, keep the others.
         previous = pd.read_csv(target / "experiments.csv")
-        table = pd.concat([previous[~previous["run"].isin(table["run"])], table])
-        ranks = {name: index for index, name in enumerate([*SWEEP, *previous["run"]])}
-        table = table.sort_values("run", key=lambda runs: runs.map(ranks), kind="stable")
+        done = set(zip(table["run"], table["seed"]))
+        previous = previous[[(run, seed) not in done for run, seed in zip(previous["run"], previous["seed"])]]
+        table = pd.concat([previous, table])
+        ranks: dict[str, int] = {}
+        for name in [*SWEEP, *previous["run"]]:  # the sweep's order, then any other run's
+            ranks.setdefault(name, len(ranks))
+        table = table.sort_values(["run", "seed"], key=lambda column: column.map(ranks)
+                                  if column.name == "run" else column, kind="stable")
         histories = {**json.loads((target / "histories.json").read_text()), **histories}
     table.to_csv(target / "experiments.csv", index=False)
     (target / "histories.json").write_text(json.dumps(histories))
@@ -626,7 +648,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (see the module's usage line)."""
     parser = argparse.ArgumentParser(prog="python -m fmnist_helpers.sweep", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1 epoch on 2,000 images per run")
-    parser.add_argument("--runs", nargs="+", choices=list(SWEEP), default=list(SWEEP))
+    parser.add_argument("--runs", nargs="+", choices=list(SWEEP), default=list(SWEEP),
+                        help="runs to execute, each with all its seeds (default: all)")
+    parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
+                        help="run each name with these seeds only (default: 0 1 2 for the "
+                             "comparisons' recipes, 0 for the others)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="an existing Dask scheduler, such as tcp://10.0.0.5:8786 "
                              "(default: a local cluster sized to this machine's cores)")
@@ -648,7 +674,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         run_sweep(args.runs, quick=args.quick, scheduler=args.scheduler, workers=args.workers,
-                  threads_per_run=args.threads_per_run)
+                  threads_per_run=args.threads_per_run, seeds=args.seeds)
     except SweepError as error:
         print(error, file=sys.stderr)
         return 1

@@ -32,7 +32,9 @@ __all__ = [
 ]
 
 #: Optimizer names that :func:`make_optimizer` accepts.
-OPTIMIZERS: tuple[str, ...] = ("seed_sgd", "sgd", "adam")
+#: The three ``seed_`` ones share the seed post's schedule (inverse-time decay), so that they
+#: differ from the seed's plain SGD in the optimizer alone.
+OPTIMIZERS: tuple[str, ...] = ("seed_sgd", "seed_momentum", "seed_adam", "sgd", "adam")
 
 
 def seed_everything(seed: int) -> None:
@@ -62,13 +64,13 @@ def make_schedule(
     Parameters
     ----------
     name
-        ``"seed_sgd"``: the seed post's Keras 2 ``decay=1e-5``, which divided the rate by
-        ``1 + 1e-5 * step``; in Keras 3 terms ``InverseTimeDecay(learning_rate,
-        decay_steps=1, decay_rate=1e-5)``.
+        ``"seed_sgd"``, ``"seed_momentum"`` or ``"seed_adam"``: the seed post's Keras 2
+        ``decay=1e-5``, which divided the rate by ``1 + 1e-5 * step``; in Keras 3 terms
+        ``InverseTimeDecay(learning_rate, decay_steps=1, decay_rate=1e-5)``.
         ``"sgd"`` or ``"adam"``: with ``total_steps``, a linear warm-up from 0 over
         ``warmup_fraction`` of the steps, then a cosine decay to 0; without, constant.
     learning_rate
-        The initial (``"seed_sgd"``) or peak learning rate.
+        The initial (``"seed_..."``) or peak learning rate.
     total_steps
         Number of training steps of the run.
     warmup_fraction
@@ -88,7 +90,7 @@ def make_schedule(
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if name == "seed_sgd":
+    if name.startswith("seed_"):
         return keras.optimizers.schedules.InverseTimeDecay(
             learning_rate, decay_steps=1, decay_rate=1e-5
         )
@@ -113,6 +115,8 @@ def make_optimizer(
     name
         ``"seed_sgd"``: the seed post's ``SGD(lr=learning_rate, decay=1e-5)`` in Keras 3
         terms (plain SGD, inverse-time decay).
+        ``"seed_momentum"``: the same with momentum 0.9; ``"seed_adam"``: Adam on the same
+        schedule. They change the optimizer alone, for chapter 7's comparisons.
         ``"sgd"``: SGD with Nesterov momentum 0.9.
         ``"adam"``: Adam.
     learning_rate, total_steps, warmup_fraction
@@ -130,6 +134,10 @@ def make_optimizer(
     schedule = make_schedule(name, learning_rate, total_steps, warmup_fraction)
     if name == "seed_sgd":
         return keras.optimizers.SGD(learning_rate=schedule)
+    if name == "seed_momentum":
+        return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
+    if name == "seed_adam":
+        return keras.optimizers.Adam(learning_rate=schedule)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=True)
     return keras.optimizers.Adam(learning_rate=schedule)

@@ -11,22 +11,22 @@ import pandas.testing as pdt
 import papermill
 import pytest
 
-from fmnist_helpers import DEFAULT_RECIPE, HEADLINE_RECIPE, sweep
+from fmnist_helpers import DEFAULT_RECIPE, SEED_RECIPE, sweep
+from fmnist_helpers.experiments import COMPARISONS, SEEDS
 from fmnist_helpers.book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, kernel_config
 from fmnist_helpers.sweep import (SWEEP, THREAD_VARIABLES, SweepError, SweepRunError, collect_run,
                                   format_failure, parse_args, plan_local_cluster, run_classical_baseline,
                                   run_sweep, thread_caps)
 
 
-def test_sweep_covers_the_required_recipes():
-    assert SWEEP["seed recipe"].optimizer_name == "seed_sgd"
-    assert SWEEP["seed recipe"].batch_size == 32
-    assert SWEEP["seed CNN + Adam"].model_name == "seed_cnn"
-    assert SWEEP["MLP baseline"].model_name == "mlp"
-    assert SWEEP["default recipe"] == DEFAULT_RECIPE
-    assert SWEEP["headline model"] == HEADLINE_RECIPE
-    grid = {(run.optimizer_name, run.learning_rate) for name, run in SWEEP.items() if "3 epochs" in name}
-    assert grid == {("adam", 1e-3), ("adam", 1e-2), ("sgd", 1e-3), ("sgd", 1e-2)}
+def test_every_compared_recipe_runs_with_three_seeds_and_the_seed_recipe_runs_whole():
+    compared = {name for comparison in COMPARISONS for name in (comparison.base, *comparison.variants)}
+    assert compared <= set(SWEEP)
+    assert all(len(sweep.seeds_of(name)) >= 3 for name in compared)
+    (whole,) = [name for name, recipe in SWEEP.items() if recipe == SEED_RECIPE]
+    assert sweep.seeds_of(whole) == (0,) and SWEEP[whole].epochs == 20
+    assert sweep.comparisons_of(whole) == ""
+    assert sweep.comparisons_of("wide CNN") == "width; flips"
 
 
 def test_collect_run_reads_metrics_and_papermill_duration(tmp_path):
@@ -37,10 +37,14 @@ def test_collect_run_reads_metrics_and_papermill_duration(tmp_path):
     (tmp_path / "run.ipynb").write_text(json.dumps(notebook))
     (tmp_path / "metrics.json").write_text(
         json.dumps({"test_accuracy": 0.9, "test_loss": 0.3, "val_accuracy": 0.91}))
-    row = collect_run("default recipe", SWEEP["default recipe"], tmp_path / "run.ipynb", tmp_path)
+    (tmp_path / "history.json").write_text(json.dumps({"val_accuracy": [0.8, 0.9, 0.92, 0.91, 0.93]}))
+    recipe = dataclasses.replace(SWEEP["default recipe"], epochs=5, seed=2)
+    row = collect_run("default recipe", recipe, tmp_path / "run.ipynb", tmp_path)
     assert row["training seconds"] == 42.5 and row["test accuracy"] == 0.9
     assert row["validation accuracy"] == 0.91
-    assert row["epochs"] == SWEEP["default recipe"].epochs
+    assert row["epochs"] == 5 and row["seed"] == 2
+    assert row["comparison"] == "convolutions; batch norm; width; batch size; epochs"
+    assert row["seconds to 92%"] == pytest.approx(42.5 * 3 / 5)  # reached at epoch 3 of 5
 
 
 def test_classical_baseline_learns_something(real_data):
@@ -74,18 +78,18 @@ def test_execute_run_caps_threads_and_skips_lesson_only_cells(monkeypatch, tmp_p
         training = {"cell_type": "code", "metadata": {"tags": [TRAINING_TAG], "papermill": {"duration": 1.5}}}
         (folder / "5_train.ipynb").write_text(json.dumps({"cells": [training]}))
         (folder / "metrics.json").write_text(json.dumps({"test_accuracy": 0.8, "val_accuracy": 0.81}))
-        (folder / "history.json").write_text(json.dumps({"loss": [1.0]}))
+        (folder / "history.json").write_text(json.dumps({"loss": [1.0], "val_accuracy": [0.81]}))
 
     for variable in THREAD_VARIABLES:
         monkeypatch.setenv(variable, "restored after the test")
     monkeypatch.setattr(sweep, "execute_chapter", fake_execute_chapter)
-    result = sweep.execute_run("MLP baseline", SWEEP["MLP baseline"], quick=True, threads=3,
-                               results_dir=tmp_path)
+    result = sweep.execute_run("MLP", SWEEP["MLP"], quick=True, threads=3, results_dir=tmp_path)
     assert seen["chapter"] == "5_train" and seen["skip_tags"] == {LESSON_ONLY_TAG}
     assert seen["keep_timings"] and seen["parameters"]["train_size"] == 2000
     assert all(seen["environment"][variable] == "3" for variable in THREAD_VARIABLES)
     assert all(os.environ[variable] == "restored after the test" for variable in THREAD_VARIABLES)
-    assert result["row"]["training seconds"] == 1.5 and result["history"] == {"loss": [1.0]}
+    assert result["row"]["training seconds"] == 1.5 and result["history"]["loss"] == [1.0]
+    assert seen["output_dir"] == tmp_path / "MLP_seed_0"
 
 
 def test_a_failing_cell_becomes_one_line_naming_the_error_and_notebook(monkeypatch, tmp_path):
@@ -99,7 +103,7 @@ def test_a_failing_cell_becomes_one_line_naming_the_error_and_notebook(monkeypat
         monkeypatch.setenv(variable, "restored after the test")
     with pytest.raises(SweepRunError,
                        match=r"^ValueError: unknown model 'nope'; .* \(in cell 9 of .*5_train\.ipynb"):
-        sweep.execute_run("broken", SWEEP["MLP baseline"], results_dir=tmp_path)
+        sweep.execute_run("broken", SWEEP["MLP"], results_dir=tmp_path)
 
 
 def test_format_failure_gives_name_parameters_and_error_on_one_line():
@@ -155,10 +159,10 @@ def test_command_line_options(capsys):
 
 def test_run_sweep_checks_its_arguments_before_starting_a_cluster():
     with pytest.raises(ValueError, match=r"workers=2 sizes a local cluster; the cluster at tcp://x:8786 has"):
-        run_sweep(["MLP baseline"], scheduler="tcp://x:8786", workers=2)
+        run_sweep(["MLP"], scheduler="tcp://x:8786", workers=2)
     with pytest.raises(ValueError, match=r"threads_per_run must be at least 1, got threads_per_run=0"):
-        run_sweep(["MLP baseline"], scheduler="tcp://x:8786", threads_per_run=0)
-    with pytest.raises(ValueError, match=r"unknown runs \['nope'\]; expected names from SWEEP: seed recipe"):
+        run_sweep(["MLP"], scheduler="tcp://x:8786", threads_per_run=0)
+    with pytest.raises(ValueError, match=r"unknown runs \['nope'\]; expected names from SWEEP: default recipe"):
         run_sweep(["nope"])
 
 
@@ -173,17 +177,20 @@ def test_main_exits_1_and_prints_the_failures(monkeypatch, capsys):
 
 
 def test_failed_runs_keep_their_previous_rows(tmp_path):
-    def result(name, accuracy):
-        return {"row": {"run": name, "test accuracy": accuracy}, "history": {"loss": [accuracy]}}
+    def result(name, seed, accuracy):
+        return {"row": {"run": name, "seed": seed, "test accuracy": accuracy}, "history": {"loss": [accuracy]}}
 
-    first = {"MLP baseline": result("MLP baseline", 0.1), "default recipe": result("default recipe", 0.2)}
-    sweep._write_results(first, list(SWEEP), tmp_path, replace_all=True)
-    table = sweep._write_results({"default recipe": result("default recipe", 0.3)}, list(SWEEP), tmp_path,
+    order = [(name, seed) for name in SWEEP for seed in SEEDS]
+    first = {("MLP", 0): result("MLP", 0, 0.1), ("default recipe", 0): result("default recipe", 0, 0.2),
+             ("default recipe", 1): result("default recipe", 1, 0.4)}
+    sweep._write_results(first, order, tmp_path, replace_all=True)
+    table = sweep._write_results({("default recipe", 0): result("default recipe", 0, 0.3)}, order, tmp_path,
                                  replace_all=False)
-    assert table["run"].tolist() == ["MLP baseline", "default recipe"]
-    assert table["test accuracy"].tolist() == [0.1, 0.3]
-    assert json.loads((tmp_path / "histories.json").read_text()) == {"MLP baseline": {"loss": [0.1]},
-                                                                   "default recipe": {"loss": [0.3]}}
+    assert list(zip(table["run"], table["seed"])) == [("default recipe", 0), ("default recipe", 1), ("MLP", 0)]
+    assert table["test accuracy"].tolist() == [0.3, 0.4, 0.1]
+    assert json.loads((tmp_path / "histories.json").read_text()) == {
+        "MLP, seed 0": {"loss": [0.1]}, "default recipe, seed 0": {"loss": [0.3]},
+        "default recipe, seed 1": {"loss": [0.4]}}
 
 
 class _Done:
@@ -223,37 +230,49 @@ def in_process_cluster(monkeypatch):
 def test_only_a_complete_sweep_without_failures_replaces_the_whole_table(in_process_cluster, monkeypatch,
                                                                         tmp_path):
     def fake_run(name, recipe, quick, threads, results_dir):
-        if name in failing:
+        if (name, recipe.seed) in failing:
             raise SweepRunError("ValueError: boom")
-        return {"row": {"run": name, "test accuracy": accuracy}, "history": {"loss": [accuracy]}}
+        return {"row": {"run": name, "seed": recipe.seed, "test accuracy": accuracy},
+                "history": {"loss": [accuracy]}}
 
     monkeypatch.setattr(sweep, "execute_run", fake_run)
     monkeypatch.setattr(sweep, "_fit_baseline", lambda train_size, threads: {
-        "row": {"run": sweep.BASELINE_RUN, "test accuracy": accuracy}, "history": None})
-    everything = [*SWEEP, sweep.BASELINE_RUN]
+        "row": {"run": sweep.BASELINE_RUN, "seed": 0, "test accuracy": accuracy}, "history": None})
+    everything = [(name, seed) for name in SWEEP for seed in sweep.seeds_of(name)] + [(sweep.BASELINE_RUN, 0)]
+
+    def keys(table):
+        return list(zip(table["run"], table["seed"]))
+
     failing, accuracy = set(), 0.1
     run_sweep(quick=True, results_dir=tmp_path)
     table = pd.read_csv(tmp_path / "experiments.csv")
-    assert table["run"].tolist() == everything and (table["test accuracy"] == 0.1).all()
+    assert keys(table) == everything and (table["test accuracy"] == 0.1).all()
 
-    failing, accuracy = {"default recipe"}, 0.2  # a complete sweep with a failure keeps that row
-    with pytest.raises(SweepError, match=r"1 of \d+ runs failed"):
+    failing, accuracy = {("default recipe", 1)}, 0.2  # a complete sweep with a failure keeps that row
+    with pytest.raises(SweepError, match=r"1 of \d+ runs failed") as failed:
         run_sweep(quick=True, results_dir=tmp_path)
-    table = pd.read_csv(tmp_path / "experiments.csv").set_index("run")
-    assert table.index.tolist() == everything
-    assert table.loc["default recipe", "test accuracy"] == 0.1
-    assert (table.drop("default recipe")["test accuracy"] == 0.2).all()
+    assert list(failed.value.failures) == ["default recipe, seed 1"]
+    table = pd.read_csv(tmp_path / "experiments.csv")
+    assert keys(table) == everything
+    kept = (table["run"] == "default recipe") & (table["seed"] == 1)
+    assert table.loc[kept, "test accuracy"].tolist() == [0.1]
+    assert (table.loc[~kept, "test accuracy"] == 0.2).all()
 
     failing, accuracy = set(), 0.3  # without failures, the table is rewritten, stale rows gone
-    table.reset_index().assign(run=lambda t: t["run"].replace({"MLP baseline": "a run since removed"})).to_csv(
+    table.assign(run=lambda t: t["run"].replace({"MLP": "a run since removed"})).to_csv(
         tmp_path / "experiments.csv", index=False)
     run_sweep(quick=True, results_dir=tmp_path)
     table = pd.read_csv(tmp_path / "experiments.csv")
-    assert table["run"].tolist() == everything and (table["test accuracy"] == 0.3).all()
+    assert keys(table) == everything and (table["test accuracy"] == 0.3).all()
+
+    run_sweep(["MLP"], quick=True, results_dir=tmp_path, seeds=[5])  # --seeds: only those
+    table = pd.read_csv(tmp_path / "experiments.csv")
+    after_mlp = everything.index(("MLP", max(SEEDS))) + 1
+    assert keys(table) == [*everything[:after_mlp], ("MLP", 5), *everything[after_mlp:]]
 
 
 #: The smoke grid: two quick runs of different models; the failing run cannot build its model.
-SMOKE_RUNS = ["MLP baseline", "default recipe"]
+SMOKE_RUNS = ["MLP", "default recipe"]
 BROKEN_RECIPE = dataclasses.replace(DEFAULT_RECIPE, model_name="no_such_model")
 #: What varies between two runs of the same code.
 TIMING_COLUMNS = ["training seconds"]
@@ -267,29 +286,30 @@ def two_worker_sweep(tmp_path_factory):
         patch.setitem(SWEEP, "broken recipe", BROKEN_RECIPE)
         with pytest.raises(SweepError) as failed:
             run_sweep([*SMOKE_RUNS, "broken recipe"], quick=True, workers=2, threads_per_run=1,
-                      results_dir=results_dir)
+                      results_dir=results_dir, seeds=[0])
     return results_dir, failed.value
 
 
 @pytest.mark.slow
 def test_a_failing_run_is_reported_while_the_others_land(two_worker_sweep):
     results_dir, error = two_worker_sweep
-    assert list(error.failures) == ["broken recipe"]
-    assert re.search(r"^\[sweep\] FAILED 'broken recipe' \(profile='sweep', model_name='no_such_model', .*"
+    assert list(error.failures) == ["broken recipe, seed 0"]
+    assert re.search(r"^\[sweep\] FAILED 'broken recipe, seed 0' \(profile='sweep', model_name='no_such_model', .*"
                      r"train_size=2000, min_test_accuracy=0\.0\): "
                      r"ValueError: unknown model 'no_such_model'; expected one of .* "
-                     r"\(in cell \d+ of .*5_train\.ipynb", error.failures["broken recipe"])
+                     r"\(in cell \d+ of .*5_train\.ipynb", error.failures["broken recipe, seed 0"])
     assert str(error).startswith("[sweep] 1 of 3 runs failed")
-    assert error.failures["broken recipe"] in str(error).splitlines()
+    assert error.failures["broken recipe, seed 0"] in str(error).splitlines()
     table = pd.read_csv(results_dir / "experiments.csv")
     assert table["run"].tolist() == SMOKE_RUNS
-    assert set(json.loads((results_dir / "histories.json").read_text())) == set(SMOKE_RUNS)
+    assert set(json.loads((results_dir / "histories.json").read_text())) == {
+        sweep.history_key(name, 0) for name in SMOKE_RUNS}
 
 
 @pytest.mark.slow
 def test_runs_leave_out_the_lesson_only_cells(two_worker_sweep):
     results_dir, _ = two_worker_sweep
-    executed = json.loads((results_dir / "default_recipe" / "5_train.ipynb").read_text())
+    executed = json.loads((results_dir / "default_recipe_seed_0" / "5_train.ipynb").read_text())
     chapter = json.loads((BOOK_DIR / "5_train.ipynb").read_text())
     def ids(notebook, keep):
         return [c["id"] for c in notebook["cells"] if keep(c.get("metadata", {}).get("tags", []))
@@ -304,7 +324,8 @@ def test_runs_leave_out_the_lesson_only_cells(two_worker_sweep):
 def test_two_workers_give_the_sequential_table(two_worker_sweep, tmp_path):
     results_dir, error = two_worker_sweep
     parallel = error.table.drop(columns=TIMING_COLUMNS).reset_index(drop=True)
-    sequential = run_sweep(SMOKE_RUNS, quick=True, workers=1, threads_per_run=1, results_dir=tmp_path)
+    sequential = run_sweep(SMOKE_RUNS, quick=True, workers=1, threads_per_run=1, results_dir=tmp_path,
+                           seeds=[0])
     pdt.assert_frame_equal(parallel, sequential.drop(columns=TIMING_COLUMNS).reset_index(drop=True),
                            check_exact=True)  # seeded, same threads: the same digits
     assert (json.loads((results_dir / "histories.json").read_text())

@@ -44,7 +44,7 @@ SHORT_TYPE_NAMES = {"Path": "pathlib.Path", "Axes": "matplotlib.axes.Axes", "np.
 
 #: The package's modules that the API reference documents, each with ``:members:``.
 DOCUMENTED_MODULES = ("data", "preprocessing", "models", "recipes", "training", "evaluation",
-                      "plotting", "inference", "book", "book_files", "sweep", "publish")
+                      "plotting", "inference", "book", "book_files", "experiments", "sweep", "publish")
 
 #: The package each intersphinx key documents (its references start with this name).
 PACKAGES = {"python": r"(builtins|collections|os|pathlib|typing|dataclasses|argparse|io)",
