@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .data import CLASS_NAMES, DatasetError, fill_keras_cache, find_data_dir, load_data
+from .data import CLASS_NAMES, fill_keras_cache, find_data_dir, load_data
 from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, predict_file
 
 
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (DatasetError, FileNotFoundError, ValueError) as error:
+    except (OSError, ValueError) as error:  # DatasetError, a missing or unreadable file, a bad image
         print(f"error: {error}", file=sys.stderr)
         return 1
 

@@ -403,24 +403,39 @@ def fill_keras_cache(paths: dict[str, Path]) -> list[Path]:
     -------
     list[Path]
         The files that were copied (those already in the cache are left alone).
+
+    Raises
+    ------
+    DatasetError
+        If the cache cannot be written (``KERAS_HOME`` names a read-only place, or a file).
     """
     cache = keras_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
     copied = []
-    for name, source in paths.items():
-        target = cache / name
-        if target.exists():
-            continue
-        with source.open("rb") as original, tempfile.NamedTemporaryFile(
-            dir=cache, prefix=".partial-", delete=False
-        ) as staging:
-            if source.suffix == ".gz":
-                shutil.copyfileobj(original, staging)
-            else:
-                with gzip.GzipFile(name, "wb", fileobj=staging, mtime=0) as compressed:
-                    shutil.copyfileobj(original, compressed)
-        os.replace(staging.name, target)
-        copied.append(target)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for name, source in paths.items():
+            target = cache / name
+            if target.exists():
+                continue
+            with source.open("rb") as original, tempfile.NamedTemporaryFile(
+                dir=cache, prefix=".partial-", delete=False
+            ) as staging:
+                try:
+                    if source.suffix == ".gz":
+                        shutil.copyfileobj(original, staging)
+                    else:
+                        with gzip.GzipFile(name, "wb", fileobj=staging, mtime=0) as compressed:
+                            shutil.copyfileobj(original, compressed)
+                except BaseException:
+                    os.unlink(staging.name)
+                    raise
+            os.replace(staging.name, target)
+            copied.append(target)
+    except OSError as error:
+        raise DatasetError(
+            f"cannot copy the verified files into Keras' cache {cache} ({error}); "
+            f"{len(copied)} of {len(paths)} copied. To fix: set KERAS_HOME to a writable folder."
+        ) from error
     return copied
 
 

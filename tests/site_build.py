@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fmnist_helpers.book import BOOK_DIR
+from .conftest import ROOT
 
-ROOT = BOOK_DIR.parent
+__all__ = ["ROOT", "build_site"]
 
 
 def build_site(output_dir: Path) -> Path:

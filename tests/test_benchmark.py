@@ -24,12 +24,28 @@ def result(seconds, accuracy, images=60000):
             "train_flops_per_image": 1e6, "backend": "tensorflow"}
 
 
-def test_default_recipe_is_the_books_full_profile():
-    default = train_speed.RECIPES["default"]
-    for benchmark_key, recipe_key in [("model", "model_name"), ("optimizer", "optimizer_name"),
-                                      ("learning_rate", "learning_rate"), ("batch_size", "batch_size"),
-                                      ("epochs", "epochs")]:
-        assert default[benchmark_key] == getattr(DEFAULT_RECIPE, recipe_key)
+def test_the_default_run_trains_the_books_recipe_through_train_model(monkeypatch):
+    """The benchmark's "default" row times exactly what chapter 5 trains, by the same function."""
+    import numpy as np
+
+    import fmnist_helpers
+
+    images = np.zeros((8, 28, 28), dtype=np.uint8)
+    labels = np.arange(8, dtype=np.uint8)
+    monkeypatch.setattr(fmnist_helpers, "load_data", lambda: ((images, labels), (images, labels)))
+    trained = []
+
+    class Trained(Exception):
+        pass
+
+    def recording_train_model(recipe, x_train, y_train, **kwargs):
+        trained.append((recipe, len(x_train), kwargs["validation_data"][0].shape))
+        raise Trained  # the recipe is all this test needs; no training
+
+    monkeypatch.setattr(fmnist_helpers, "train_model", recording_train_model)
+    with pytest.raises(Trained):
+        train_speed.run_recipe(train_speed.RECIPES["default"], train_size=6)
+    assert trained == [(DEFAULT_RECIPE, 6, (8, 28, 28, 1))]
 
 
 def test_median_repeat_keeps_the_middle_run_and_lists_all():
@@ -104,6 +120,7 @@ def test_markdown_reports_ratios_against_baselines_from_the_same_run():
     assert "| faster | 12,000 | 5.0 | 12,000 | 2.00x |" in probe_line
 
 
+@pytest.mark.slow  # a new Python process that imports TensorFlow and trains
 def test_run_recipe_trains_a_tiny_probe(real_data):
     probe = dict(train_speed.RECIPES["probe_default"], epochs=2)
     completed = subprocess.run(

@@ -2,23 +2,71 @@
 
 import dataclasses
 import re
+import shutil
+from pathlib import Path
 
+import nbformat
 import papermill
 import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE
-from fmnist_helpers.book import (BOOK_DIR, CHAPTERS, PROFILES, execute_chapter, tidy_executed_notebook,
+from fmnist_helpers.book import (BOOK_DIR, CHAPTERS, execute_chapter, tidy_executed_notebook,
                                  verified_on)
 
+from .conftest import CHAPTER_5_LESSON_ONLY_CELLS
 
-def test_profiles_are_the_default_recipe_and_its_quick_variant():
-    assert set(PROFILES) == {"full", "smoke"}
-    full, smoke = PROFILES["full"], PROFILES["smoke"]
-    assert full.recipe == DEFAULT_RECIPE
-    assert smoke.recipe == dataclasses.replace(DEFAULT_RECIPE, epochs=1)
-    assert smoke.train_size < full.train_size
-    assert full.parameters().keys() == smoke.parameters().keys()
-    assert full.parameters()["profile"] == "full" and full.parameters()["epochs"] == DEFAULT_RECIPE.epochs
+
+@pytest.fixture
+def papermill_calls(monkeypatch):
+    """Papermill's ``execute_notebook``, recording its arguments; it copies the notebook unexecuted."""
+    calls = []
+
+    def recording_execute_notebook(input_path, output_path, parameters, **kwargs):
+        calls.append({"input": nbformat.read(input_path, as_version=4), "parameters": parameters, **kwargs})
+        shutil.copyfile(input_path, output_path)
+
+    monkeypatch.setattr(papermill, "execute_notebook", recording_execute_notebook)
+    return calls
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_the_runner_passes_each_chapter_only_what_it_declares(chapter, papermill_calls, tmp_path):
+    executed = execute_chapter(chapter, "smoke", output_dir=tmp_path, artifacts_dir="artifacts")
+    assert executed == tmp_path / f"{chapter}.ipynb" and executed.is_file()
+    (call,) = papermill_calls
+    declared = papermill.inspect_notebook(BOOK_DIR / f"{chapter}.ipynb")
+    assert set(call["parameters"]) <= set(declared)
+    assert call["parameters"]["profile"] == "smoke"
+    if "artifacts_dir" in declared:  # an absolute path: the kernel runs in the book's folder
+        assert call["parameters"]["artifacts_dir"] == str(Path("artifacts").resolve())
+    assert call["cwd"] == BOOK_DIR and call["kernel_name"] == "python3"
+
+
+def test_the_smoke_profile_trains_chapter_5_briefly_and_otherwise_alike(papermill_calls, tmp_path):
+    for profile in ("smoke", "full"):
+        execute_chapter("5_train", profile, output_dir=tmp_path / profile)
+    smoke, full = (call["parameters"] for call in papermill_calls)
+    assert smoke["epochs"] == 1 < full["epochs"]
+    assert smoke["train_size"] < full["train_size"]
+    quick = {"profile", "epochs", "train_size", "min_test_accuracy"}
+    assert {name: value for name, value in smoke.items() if name not in quick} == {
+        name: value for name, value in full.items() if name not in quick}
+    # The full profile trains what the published chapter shows: the book's default recipe.
+    assert {name: full[name] for name in ("model_name", "optimizer_name", "learning_rate",
+                                          "batch_size", "epochs", "seed")} == dataclasses.asdict(DEFAULT_RECIPE)
+
+
+def test_the_runner_leaves_out_skipped_cells(papermill_calls, tmp_path):
+    from fmnist_helpers.book import LESSON_ONLY_TAG
+
+    executed = execute_chapter("5_train", "smoke", output_dir=tmp_path, skip_tags={LESSON_ONLY_TAG})
+    (call,) = papermill_calls
+    chapter = nbformat.read(BOOK_DIR / "5_train.ipynb", as_version=4)
+    assert len(call["input"].cells) == len(chapter.cells) - CHAPTER_5_LESSON_ONLY_CELLS
+    assert not [cell for cell in call["input"].cells if LESSON_ONLY_TAG in cell.metadata.get("tags", [])]
+    assert call["cwd"] == BOOK_DIR  # the trimmed copy still runs in the book's folder
+    assert len(nbformat.read(executed, as_version=4).cells) == len(call["input"].cells)
+    assert nbformat.read(BOOK_DIR / "5_train.ipynb", as_version=4) == chapter  # untouched
 
 
 def test_recipe_rejects_impossible_settings():
@@ -46,8 +94,6 @@ def test_verified_on_names_date_profile_and_versions():
 
 
 def _executed_notebook(tmp_path):
-    import nbformat
-
     notebook = nbformat.v4.new_notebook()
     injected = nbformat.v4.new_code_cell("profile = 'smoke'")
     injected.metadata.update(tags=["injected-parameters"], papermill={"duration": 0.1},
@@ -64,8 +110,6 @@ def _executed_notebook(tmp_path):
 
 
 def test_tidy_executed_notebook_drops_what_changes_between_runs(tmp_path):
-    import nbformat
-
     path = _executed_notebook(tmp_path)
     tidy_executed_notebook(path)
     notebook = nbformat.read(path, as_version=4)
@@ -77,8 +121,6 @@ def test_tidy_executed_notebook_drops_what_changes_between_runs(tmp_path):
 
 
 def test_tidy_executed_notebook_keeps_timings_for_the_sweep(tmp_path):
-    import nbformat
-
     path = _executed_notebook(tmp_path)
     tidy_executed_notebook(path, keep_timings=True)
     notebook = nbformat.read(path, as_version=4)
@@ -104,8 +146,6 @@ def test_re_executing_a_deterministic_chapter_changes_no_byte(tmp_path, capfd):
 
 
 def test_drop_tagged_cells_leaves_out_chapter_5s_lesson_only_cells():
-    import nbformat
-
     from fmnist_helpers.book import LESSON_ONLY_TAG, TRAINING_TAG, drop_tagged_cells
 
     chapter = nbformat.read(BOOK_DIR / "5_train.ipynb", as_version=4)
@@ -113,7 +153,7 @@ def test_drop_tagged_cells_leaves_out_chapter_5s_lesson_only_cells():
     trimmed = drop_tagged_cells(chapter, {LESSON_ONLY_TAG})
     assert nbformat.writes(chapter) == before  # the chapter itself is untouched
     kept = [cell for cell in chapter.cells if LESSON_ONLY_TAG not in cell.metadata.get("tags", [])]
-    assert len(kept) == len(chapter.cells) - 6  # the early-stopping demo, two solutions, their glue
+    assert len(kept) == len(chapter.cells) - CHAPTER_5_LESSON_ONLY_CELLS
     assert [cell.id for cell in trimmed.cells] == [cell.id for cell in kept]
     assert sum(TRAINING_TAG in cell.metadata.get("tags", []) for cell in trimmed.cells) == 1
     assert drop_tagged_cells(chapter, ()).cells == chapter.cells
@@ -152,9 +192,8 @@ def test_each_kernel_gets_its_own_ipc_sockets_in_the_runtime_folder(monkeypatch)
         assert runtime.is_dir()
 
 
+@pytest.mark.slow  # starts a Jupyter kernel
 def test_a_runtime_folder_too_deep_for_socket_names_keeps_tcp_without_its_warning(tmp_path, monkeypatch, capfd):
-    import nbformat
-
     from fmnist_helpers.book import MAX_SOCKET_PATH, kernel_config
 
     deep = tmp_path / ("r" * MAX_SOCKET_PATH)

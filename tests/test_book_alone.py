@@ -8,37 +8,26 @@ HTTP server over the checkout stands in for the repository's raw-file address.
 
 from __future__ import annotations
 
-import functools
-import os
-import http.server
 import json
 import shutil
 import subprocess
 import sys
-import threading
-from pathlib import Path
 
-import papermill
 import pytest
 
-from fmnist_helpers.book import BOOK_DIR, CHAPTERS, kernel_config
-from fmnist_helpers.recipes import PROFILES
+from fmnist_helpers import book
+from fmnist_helpers.book import CHAPTERS
+
+from .conftest import ROOT, environment_without, serving
 
 pytestmark = pytest.mark.slow
-
-ROOT = BOOK_DIR.parent
 
 
 @pytest.fixture(scope="module")
 def repository_url():
     """Serve the checkout over HTTP on the loopback address, as GitHub serves raw files."""
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(ROOT))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(ROOT) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -55,34 +44,27 @@ def fresh_runtime(tmp_path_factory, repository_url):
     probe = subprocess.run(
         [sys.executable, "-c", "import fmnist_helpers, sys; print(fmnist_helpers.__file__); "
          "from fmnist_helpers.__main__ import main; sys.exit(main(['data', '--keras-cache']))"],
-        env={**_base_env(), **env}, capture_output=True, text=True, check=True, cwd=root,
+        env={**environment_without("FMNIST_DATA_DIR", "PYTHONPATH"), **env},
+        capture_output=True, text=True, check=True, cwd=root,
     )
     assert probe.stdout.splitlines()[0].startswith(str(root / "site")), probe.stdout
     return env
 
 
-def _base_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items()
-            if key not in ("FMNIST_DATA_DIR", "PYTHONPATH")}
-
-
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_runs_alone(chapter, fresh_runtime, tmp_path, monkeypatch):
-    for key in ("FMNIST_DATA_DIR",):
-        monkeypatch.delenv(key, raising=False)
+    monkeypatch.delenv("FMNIST_DATA_DIR", raising=False)
     for key, value in fresh_runtime.items():
         monkeypatch.setenv(key, value)
     workdir = tmp_path / "notebook"
     workdir.mkdir()
-    shutil.copy(BOOK_DIR / f"{chapter}.ipynb", workdir)
-    declared = papermill.inspect_notebook(workdir / f"{chapter}.ipynb")
-    parameters = {name: value for name, value in PROFILES["smoke"].parameters().items() if name in declared}
-    if "artifacts_dir" in declared:
-        parameters["artifacts_dir"] = str(workdir / "artifacts")
-    papermill.execute_notebook(workdir / f"{chapter}.ipynb", workdir / "executed.ipynb",
-                               parameters=parameters, cwd=workdir, kernel_name="python3",
-                               progress_bar=False, config=kernel_config())
-    executed = json.loads((workdir / "executed.ipynb").read_text())
+    shutil.copy(book.BOOK_DIR / f"{chapter}.ipynb", workdir)
+    # The book's own runner (its parameters, kernel and tidying), with the empty folder as
+    # the chapters' folder and working directory.
+    monkeypatch.setattr(book, "BOOK_DIR", workdir)
+    executed_path = book.execute_chapter(chapter, "smoke", output_dir=workdir / "executed",
+                                         artifacts_dir=workdir / "artifacts")
+    executed = json.loads(executed_path.read_text())
     outputs = [output for cell in executed["cells"] if cell["cell_type"] == "code"
                for output in cell["outputs"]]
     assert not [output for output in outputs if output["output_type"] == "error"]

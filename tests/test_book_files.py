@@ -2,38 +2,26 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import pytest
 import yaml
 
 from fmnist_helpers import book_files
-from fmnist_helpers.book import BOOK_DIR
 
-ROOT = BOOK_DIR.parent
+from .conftest import ROOT
+
 PATH = "book/data/experiments.csv"
 
 
 @pytest.fixture
-def served(tmp_path: Path):
-    """A local HTTP server over a folder laid out like the repository; yields (folder, url)."""
+def served(tmp_path: Path, http_server):
+    """A local HTTP server over a folder laid out like the repository; returns (folder, url)."""
     folder = tmp_path / "served"
     (folder / "book" / "data").mkdir(parents=True)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return folder, http_server(folder)
 
 
 @pytest.fixture
@@ -77,7 +65,7 @@ def test_committed_manifest_matches_the_committed_files():
 
 
 def test_a_file_in_the_checkout_is_read_without_any_fetch(monkeypatch):
-    monkeypatch.chdir(BOOK_DIR)
+    monkeypatch.chdir(ROOT / "book")
     monkeypatch.setenv(book_files.BOOK_URL_VARIABLE, "http://127.0.0.1:9/nothing-listens-here")
     assert book_files.book_file(PATH) == ROOT / PATH
 

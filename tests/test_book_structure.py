@@ -3,34 +3,20 @@
 from __future__ import annotations
 
 import ast
-import json
 import re
-from pathlib import Path
 
 import pytest
 import yaml
 
 from fmnist_helpers.book import BOOK_DIR, CHAPTERS, PROFILES
 
-ROOT = BOOK_DIR.parent
+from .conftest import CHAPTER_5_LESSON_ONLY_CELLS, ROOT, code_cells
+from .conftest import cell_source as source
+from .conftest import cell_tags as tags
+from .conftest import load_chapter as load
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
-
-
-def load(chapter: str) -> dict:
-    return json.loads((BOOK_DIR / f"{chapter}.ipynb").read_text())
-
-
-def code_cells(notebook: dict) -> list[dict]:
-    return [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
-
-
-def tags(cell: dict) -> list[str]:
-    return cell.get("metadata", {}).get("tags", [])
-
-
-def source(cell: dict) -> str:
-    return "".join(cell["source"])
 
 
 def test_toc_lists_the_chapters_in_order_then_the_api_reference():
@@ -188,7 +174,7 @@ def test_the_sweep_keeps_what_it_needs_of_chapter_5():
 
     cells = code_cells(load("5_train"))
     skipped = [index for index, cell in enumerate(cells) if LESSON_ONLY_TAG in tags(cell)]
-    assert len(skipped) == 6  # the early-stopping demo, two exercise solutions, their glue
+    assert len(skipped) == CHAPTER_5_LESSON_ONLY_CELLS
     kept = [cell for cell in cells if LESSON_ONLY_TAG not in tags(cell)]
     assert sum(TRAINING_TAG in tags(cell) for cell in kept) == 1
     assert any("model.evaluate(x_test" in source(cell) for cell in kept)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ import pytest
 from fmnist_helpers import CLASS_NAMES, DatasetError, data, load_data
 from fmnist_helpers.__main__ import main
 
-from .conftest import idx_bytes, real_data_dir
+from .conftest import idx_bytes, md5
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -241,19 +243,6 @@ def test_env_var_is_a_file(tiny_dir, isolated, monkeypatch, file_name, fix):
         load_data()
 
 
-def test_no_data_anywhere_and_no_network(tiny_files, isolated, monkeypatch):
-    def offline(*args, **kwargs):
-        raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
-
-    monkeypatch.setattr("keras.utils.get_file", offline)
-    with pytest.raises(DatasetError, match=r"could not be downloaded \(tried 2 mirrors\)") as info:
-        load_data()
-    message = str(info.value)
-    assert "name resolution" in message
-    assert "FMNIST_DATA_DIR" in message and "apt-get install dataset-fashion-mnist" in message
-    assert "connect to the internet and retry" in message
-
-
 def test_download_off_names_files_and_fixes(tiny_files, isolated):
     with pytest.raises(DatasetError, match=r"not found; searched .*keras-home.*no-debian-package") as info:
         load_data(download=False)
@@ -329,89 +318,209 @@ def test_dataset_error_is_an_oserror():
     assert issubclass(DatasetError, OSError)
 
 
-# --- downloads -------------------------------------------------------------------------
+# --- downloads: Keras' real get_file from a local mirror -------------------------------
 
 
-def fake_get_file(payload_for, calls):
-    """A stand-in for keras.utils.get_file that writes what payload_for(name) returns."""
+@dataclass
+class Mirror:
+    """A local mirror of the (tiny) official files, served over HTTP on the loopback address."""
 
-    def get_file(fname, origin, cache_dir, cache_subdir, **kwargs):
-        calls.append(origin)
-        target = Path(cache_dir) / cache_subdir / fname
-        payload = payload_for(fname)
-        if isinstance(payload, BaseException):
-            target.write_bytes(b"\x1f\x8b partial")
-            raise payload
-        target.write_bytes(payload)
-        return str(target)
+    folder: Path
+    url: str  # ends with "/", as the entries of data.MIRRORS do
+    requests: list[str]  # the paths requested so far, such as "/train-images-idx3-ubyte.gz"
+    md5: dict[str, str]  # the MD5 of each served file, computed from the bytes it serves
 
-    return get_file
+
+def start_mirror(folder: Path, http_server) -> Mirror:
+    requests: list[str] = []
+    url = http_server(folder, requests) + "/"
+    served = {path.name: md5(path.read_bytes()) for path in folder.iterdir()}
+    return Mirror(folder, url, requests, served)
+
+
+@pytest.fixture
+def mirror(tiny_dir, http_server, monkeypatch) -> Mirror:
+    """The four tiny files on a local web server, which is the package's only mirror."""
+    served = start_mirror(tiny_dir, http_server)
+    monkeypatch.setattr(data, "MIRRORS", (served.url,))
+    return served
+
+
+@pytest.fixture
+def get_file_calls(monkeypatch) -> list[dict]:
+    """Keras' real ``get_file``, recording the arguments of each call."""
+    import keras
+
+    real_get_file = keras.utils.get_file
+    calls: list[dict] = []
+
+    def recording_get_file(*args, **kwargs):
+        calls.append({**dict(zip(["fname", "origin"], args)), **kwargs})
+        return real_get_file(*args, **kwargs)
+
+    monkeypatch.setattr(keras.utils, "get_file", recording_get_file)
+    return calls
 
 
 def cache_files(keras_home: Path) -> list[str]:
+    """Every file and folder under Keras' cache folder for Fashion-MNIST (hidden ones too)."""
     folder = keras_home / "datasets" / "fashion-mnist"
-    return sorted(os.listdir(folder)) if folder.exists() else []
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*")) if folder.exists() else []
 
 
-def test_download_fills_keras_cache(tiny_dir, tiny_files, isolated, monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        "keras.utils.get_file", fake_get_file(lambda name: (tiny_dir / name).read_bytes(), calls)
-    )
+def test_download_verifies_with_the_served_files_hashes(tiny_files, isolated, mirror, get_file_calls):
     assert_matches(load_data(), tiny_files)
-    assert cache_files(isolated) == sorted(tiny_files)
-    assert calls == [data.MIRRORS[0] + name for name in tiny_files]
+    assert cache_files(isolated) == sorted(tiny_files)  # the four files, and no leftovers
+    assert sorted(mirror.requests) == sorted(f"/{name}" for name in tiny_files)
+    # What Colab's readers download is checked against the MD5 of what the mirror serves.
+    assert [(call["fname"], call["origin"], call["file_hash"], call["hash_algorithm"])
+            for call in get_file_calls] == [
+        (name, mirror.url + name, mirror.md5[name], "md5") for name in tiny_files]
     # Keras' own layout: a later run finds the files without downloading again.
-    calls.clear()
     assert_matches(load_data(download=False), tiny_files)
-    assert calls == []
+    assert len(mirror.requests) == len(tiny_files)
 
 
-def test_interrupted_download_leaves_nothing(tiny_files, isolated, monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        "keras.utils.get_file", fake_get_file(lambda name: ConnectionResetError("reset by peer"), calls)
-    )
-    with pytest.raises(DatasetError, match=r"reset by peer"):
+def test_first_mirror_down_second_used(tiny_files, isolated, mirror, refused_url, monkeypatch, capsys):
+    monkeypatch.setattr(data, "MIRRORS", (refused_url + "/", mirror.url))
+    assert_matches(load_data(), tiny_files)
+    assert sorted(mirror.requests) == sorted(f"/{name}" for name in tiny_files)
+    assert cache_files(isolated) == sorted(tiny_files)
+
+
+def test_no_mirror_reachable_names_each_and_the_fixes(tiny_files, isolated, refused_url, monkeypatch):
+    monkeypatch.setattr(data, "MIRRORS", (refused_url + "/a/", refused_url + "/b/"))
+    with pytest.raises(DatasetError, match=rf"^{TRAIN_IMAGES} is not in .*keras-home.* and could not "
+                                           rf"be downloaded \(tried 2 mirrors\):\n") as info:
         load_data()
+    message = str(info.value)
+    for folder in ("a", "b"):
+        assert f"{refused_url}/{folder}/{TRAIN_IMAGES}: URL fetch failure" in message
+    assert "FMNIST_DATA_DIR" in message and "apt-get install dataset-fashion-mnist" in message
+    assert "connect to the internet and retry" in message
     assert cache_files(isolated) == []
-    assert len(calls) == len(data.MIRRORS)
 
 
-def test_interrupt_by_user_leaves_nothing(tiny_files, isolated, monkeypatch):
-    monkeypatch.setattr("keras.utils.get_file", fake_get_file(lambda name: KeyboardInterrupt(), []))
+def test_a_file_that_is_not_the_official_gz_is_rejected_and_not_kept(
+        tiny_files, isolated, tmp_path, http_server, monkeypatch):
+    # The same IDX content, compressed again: its SHA-256 after decompression is right, so
+    # only the MD5 of the official .gz, checked by get_file, tells it from the real file.
+    folder = tmp_path / "recompressed"
+    folder.mkdir()
+    for name, array in tiny_files.items():
+        (folder / name).write_bytes(gzip.compress(idx_bytes(array), compresslevel=1, mtime=1))
+    served = start_mirror(folder, http_server)
+    monkeypatch.setattr(data, "MIRRORS", (served.url,))
+    expected = data.FILES[TRAIN_IMAGES].gz_md5
+    assert served.md5[TRAIN_IMAGES] != expected
+    with pytest.raises(DatasetError, match=rf"{TRAIN_IMAGES} is not in .* could not be downloaded "
+                                           rf"\(tried 1 mirrors\):\n  {served.url}{TRAIN_IMAGES}: .*"
+                                           rf"md5 file hash does not match the provided value of {expected}"):
+        load_data()
+    assert served.requests == [f"/{TRAIN_IMAGES}"]
+    assert cache_files(isolated) == []
+
+
+def test_a_partial_cache_downloads_only_what_is_missing(tiny_files, isolated, mirror):
+    cache = isolated / "datasets" / "fashion-mnist"
+    cache.mkdir(parents=True)
+    for name in (TRAIN_IMAGES, TRAIN_LABELS):
+        (cache / name).write_bytes((mirror.folder / name).read_bytes())
+    assert_matches(load_data(), tiny_files)
+    assert sorted(mirror.requests) == sorted(f"/{name}" for name in tiny_files
+                                             if name not in (TRAIN_IMAGES, TRAIN_LABELS))
+    assert cache_files(isolated) == sorted(tiny_files)
+
+
+def test_an_unwritable_cache_is_named_with_the_fix(tiny_files, isolated, mirror, tmp_path, monkeypatch):
+    # A KERAS_HOME below a regular file cannot be created, even by root (chmod would not stop root).
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KERAS_HOME", str(blocker / "keras"))
+    cache = blocker / "keras" / "datasets" / "fashion-mnist"
+    with pytest.raises(DatasetError, match=rf"^{TRAIN_IMAGES} is missing and cannot be downloaded into "
+                                           rf"{cache} \(.*Not a directory.*\)\. To fix: set KERAS_HOME "
+                                           rf"to a writable folder, or: set FMNIST_DATA_DIR"):
+        load_data()
+    assert mirror.requests == []
+
+
+def test_interrupt_by_user_leaves_nothing(tiny_files, isolated, mirror, monkeypatch):
+    def interrupted_get_file(fname, origin, *, file_hash, hash_algorithm, cache_dir, cache_subdir):
+        (Path(cache_dir) / cache_subdir / fname).write_bytes(b"\x1f\x8b partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("keras.utils.get_file", interrupted_get_file)
     with pytest.raises(KeyboardInterrupt):
         load_data()
     assert cache_files(isolated) == []
 
 
-def test_corrupt_download_is_not_kept(tiny_dir, tiny_files, isolated, monkeypatch):
-    calls = []
-    monkeypatch.setattr(
-        "keras.utils.get_file", fake_get_file(lambda name: gzip.compress(b"\0\0\x08\x01garbage"), calls)
-    )
-    with pytest.raises(DatasetError, match=r"could not be downloaded.*\n.*magic number|header"):
+def test_a_download_that_is_not_idx_is_not_kept(tiny_files, isolated, tmp_path, http_server, monkeypatch):
+    # A mirror that answers with a well-formed gzip file of something else, whose MD5 is the
+    # one the package expects (a mistake in FILES): the IDX check still refuses it.
+    folder = tmp_path / "garbage"
+    folder.mkdir()
+    garbage = gzip.compress(b"\0\0\x08\x01garbage", mtime=0)
+    (folder / TRAIN_IMAGES).write_bytes(garbage)
+    entry = dataclasses.replace(data.FILES[TRAIN_IMAGES], gz_md5=md5(garbage))
+    monkeypatch.setitem(data.FILES, TRAIN_IMAGES, entry)
+    monkeypatch.setattr(data, "MIRRORS", (start_mirror(folder, http_server).url,))
+    with pytest.raises(DatasetError, match=r"could not be downloaded.*\n.*magic number 0x00000801, "
+                                           r"expected 0x00000803"):
         load_data()
     assert cache_files(isolated) == []
 
 
-def test_second_mirror_is_tried(tiny_dir, tiny_files, isolated, monkeypatch):
-    calls = []
-    # For every file the first mirror fails and the second succeeds.
-    attempts = iter([ConnectionError("mirror down"), None] * len(tiny_files))
+def test_cli_data_downloads_into_keras_cache(tiny_files, isolated, mirror, capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    cache = isolated / "datasets" / "fashion-mnist"
+    assert f"{TRAIN_IMAGES}: {cache / TRAIN_IMAGES}" in out
+    assert "verified: 6 training and 4 test images" in out
 
-    def get_file(fname, origin, cache_dir, cache_subdir, **kwargs):
-        calls.append(origin)
-        failure = next(attempts)
-        if failure is not None:
-            raise failure
-        target = Path(cache_dir) / cache_subdir / fname
-        target.write_bytes((tiny_dir / fname).read_bytes())
-        return str(target)
 
-    monkeypatch.setattr("keras.utils.get_file", get_file)
-    assert_matches(load_data(), tiny_files)
-    assert calls[:2] == [mirror + TRAIN_IMAGES for mirror in data.MIRRORS]
+# --- the real mirrors (pytest -m network) ----------------------------------------------
+
+
+@pytest.mark.network
+@pytest.mark.parametrize("mirror_url", data.MIRRORS, ids=["googleapis", "amazonaws"])
+def test_each_official_mirror_serves_the_verified_files(mirror_url, isolated, monkeypatch, get_file_calls):
+    """Download every file from one real mirror, as a Colab reader does, and verify it."""
+    monkeypatch.setattr(data, "MIRRORS", (mirror_url,))
+    (x_train, y_train), (x_test, y_test) = load_data()
+    assert (x_train.shape, y_train.shape, x_test.shape, y_test.shape) == (
+        (60000, 28, 28), (60000,), (10000, 28, 28), (10000,))
+    assert cache_files(isolated) == sorted(data.FILES)
+    assert [call["file_hash"] for call in get_file_calls] == [file.gz_md5 for file in data.FILES.values()]
+    for name, file in data.FILES.items():  # the official .gz itself, byte for byte
+        assert md5((isolated / "datasets" / "fashion-mnist" / name).read_bytes()) == file.gz_md5
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "selected"),
+    [("", ["offline"]), ("not slow", ["offline"]), ("network", ["offline", "online"]),
+     ("network and not slow", ["offline", "online"])],
+    ids=["plain pytest", "make test-fast", "make test-network", "network and not slow"],
+)
+def test_network_tests_run_only_when_asked_for(markexpr, selected):
+    """The tests/conftest.py hook: `pytest` and `pytest -m "not slow"` never reach the internet.
+
+    (With -m, pytest's own selection then keeps only the tests the expression matches.)
+    """
+    from types import SimpleNamespace
+
+    from .conftest import pytest_collection_modifyitems
+
+    items = [SimpleNamespace(name=name, get_closest_marker=lambda marker, name=name:
+                             object() if (marker, name) == ("network", "online") else None)
+             for name in ("offline", "online")]
+    deselected = []
+    config = SimpleNamespace(getoption=lambda option: {"markexpr": markexpr}[option],
+                             hook=SimpleNamespace(pytest_deselected=lambda items: deselected.extend(items)))
+    pytest_collection_modifyitems(config, items)
+    assert [item.name for item in items] == selected
+    assert [item.name for item in deselected] == [name for name in ("offline", "online") if name not in selected]
 
 
 # --- command line ----------------------------------------------------------------------
@@ -444,6 +553,33 @@ def test_cli_data_dir_is_a_file(tiny_dir, isolated, capsys):
     assert f"error: data_dir {path} is not a folder;" in capsys.readouterr().err
 
 
+def test_cli_data_unwritable_keras_cache(tiny_dir, isolated, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("KERAS_HOME", str(blocker / "keras"))
+    assert main(["data", "--data-dir", str(tiny_dir), "--keras-cache"]) == 1
+    captured = capsys.readouterr()
+    assert "verified: 6 training and 4 test images" in captured.out
+    cache = blocker / "keras" / "datasets" / "fashion-mnist"
+    assert captured.err == (
+        f"error: cannot copy the verified files into Keras' cache {cache} "
+        f"([Errno 20] Not a directory: '{cache}'); 0 of 4 copied. "
+        f"To fix: set KERAS_HOME to a writable folder.\n"
+    )
+
+
+def test_fill_keras_cache_leaves_no_partial_copy(tiny_dir, isolated, monkeypatch):
+    def disk_full(source, target, *args):
+        target.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(data.shutil, "copyfileobj", disk_full)
+    with pytest.raises(DatasetError, match=r"cannot copy the verified files into Keras' cache .*No space "
+                                           r"left on device\); 0 of 4 copied\. To fix: set KERAS_HOME"):
+        data.fill_keras_cache(data.find_data_dir(tiny_dir))
+    assert cache_files(isolated) == []
+
+
 # --- the real data set -----------------------------------------------------------------
 
 
@@ -465,25 +601,39 @@ def test_real_shapes_and_seed_post_labels(real_data):
     assert np.bincount(y_test).tolist() == [1000] * 10
 
 
-def test_real_raw_files_verify(real_data, tmp_path):
+def test_real_raw_files_verify(real_data, real_data_paths, tmp_path):
     """The official files, decompressed as torchvision's raw/ folder keeps them, pass the same hashes."""
-    raw_dir = decompress_files(real_data_dir(), tmp_path / "raw")
-    assert sorted(os.listdir(raw_dir)) == sorted(raw(name) for name in data.FILES)
+    raw_dir = tmp_path / "raw"
+    raw_dir.mkdir()
+    for name, path in real_data_paths.items():
+        content = path.read_bytes()
+        (raw_dir / raw(name)).write_bytes(gzip.decompress(content) if path.suffix == ".gz" else content)
     for ours, real in zip(load_data(raw_dir, download=False), real_data):
         np.testing.assert_array_equal(ours[0], real[0])
         np.testing.assert_array_equal(ours[1], real[1])
 
 
-def test_real_data_equals_keras_loader(real_data, monkeypatch, tmp_path):
+def test_real_data_equals_keras_loader(real_data, real_data_paths, monkeypatch, tmp_path):
     """Keras' own loader, pointed at the same files through its cache, gives the same arrays."""
     import keras
 
-    cache = copy_files(real_data_dir(), tmp_path / "datasets" / "fashion-mnist")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setattr(keras.src.backend.config, "keras_home", lambda: str(tmp_path))
+    data.fill_keras_cache(real_data_paths)
+    cache = tmp_path / "datasets" / "fashion-mnist"
     (kx_train, ky_train), (kx_test, ky_test) = keras.datasets.fashion_mnist.load_data()
     (x_train, y_train), (x_test, y_test) = real_data
     for ours, theirs in ((x_train, kx_train), (y_train, ky_train), (x_test, kx_test), (y_test, ky_test)):
         np.testing.assert_array_equal(ours, theirs)
         assert ours.dtype == theirs.dtype
     assert sorted(os.listdir(cache)) == sorted(data.FILES)  # Keras downloaded nothing
+
+
+def test_real_data_files_follow_the_packages_search(tiny_dir, tiny_files, isolated, monkeypatch):
+    """The real-data tests find the data set wherever the package does, FMNIST_DATA_DIR too,
+    and skip (None) only where the package finds nothing."""
+    from .conftest import real_data_files
+
+    assert real_data_files() is None
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
+    assert real_data_files() == {name: tiny_dir / name for name in tiny_files}

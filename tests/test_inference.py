@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -11,14 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image, UnidentifiedImageError
 
-import fmnist_helpers
 import fmnist_helpers.__main__ as cli
 from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, build_mlp, load_image,
                             load_trained_model, make_example_image, make_example_photo, predict_file,
                             predict_image, prepare_photo, save_image, top_predictions)
 
-REPOSITORY = Path(fmnist_helpers.__file__).resolve().parent.parent
-SHIPPED_IMAGE = REPOSITORY / "book" / "images" / "test_image_0.png"
+from .conftest import ROOT, cell_source, cell_tags, load_chapter
+
+SHIPPED_IMAGE = ROOT / "book" / "images" / "test_image_0.png"
 LINE = re.compile(r"^(?P<name>.+?) +(?P<percent>\d{1,3}\.\d)%$")
 
 
@@ -185,9 +186,7 @@ def test_prepare_photo_crops_and_centres_the_object():
 
 
 def test_predict_file_photo(tmp_path, model_file):
-    canvas = np.full((120, 90, 3), 240, dtype=np.uint8)
-    canvas[20:100, 20:70] = 30
-    Image.fromarray(canvas).save(tmp_path / "photo.png")
+    write_photo(tmp_path / "photo.png")
     with pytest.raises(ValueError, match=r"is 90x120 pixels, expected 28x28 .* or treat it as a photo"):
         predict_file(tmp_path / "photo.png", model_file)
     assert len(predict_file(tmp_path / "photo.png", model_file, top=2, photo=True)) == 2
@@ -238,11 +237,9 @@ def test_predict_file_rejects_model_with_wrong_outputs(image_file, tmp_path):
 
 
 def test_default_model_path_is_where_the_training_chapter_saves():
-    notebook = json.loads((REPOSITORY / "book" / "5_train.ipynb").read_text())
-    parameters = next(cell for cell in notebook["cells"]
-                      if "parameters" in cell["metadata"].get("tags", []))
-    artifacts_dir = re.search(r'artifacts_dir = "([^"]+)"', "".join(parameters["source"])).group(1)
-    assert DEFAULT_MODEL_PATH == (REPOSITORY / "book" / artifacts_dir / "model.keras").resolve()
+    parameters = next(cell for cell in load_chapter("5_train")["cells"] if "parameters" in cell_tags(cell))
+    artifacts_dir = re.search(r'artifacts_dir = "([^"]+)"', cell_source(parameters)).group(1)
+    assert DEFAULT_MODEL_PATH == (ROOT / "book" / artifacts_dir / "model.keras").resolve()
 
 
 # --- the command line ------------------------------------------------------------------
@@ -323,3 +320,62 @@ def test_cli_predict_unreadable_image(tmp_path, model_file, capsys):
 def test_cli_predict_bad_top(image_file, model_file, capsys):
     assert cli.main(["predict", str(image_file), "--model", str(model_file), "--top", "0"]) == 1
     assert "error: top must be between 1 and 10" in capsys.readouterr().err
+
+
+def write_photo(path: Path) -> Path:
+    """A photo-like RGB image: a dark 50x80 object on a light background, 90x120 pixels."""
+    canvas = np.full((120, 90, 3), 240, dtype=np.uint8)
+    canvas[20:100, 20:70] = 30
+    Image.fromarray(canvas).save(path)
+    return path
+
+
+def test_cli_predict_photo(tmp_path, model_file, capsys):
+    photo = write_photo(tmp_path / "photo.png")
+    assert cli.main(["predict", "--photo", str(photo), "--model", str(model_file), "--top", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    expected = predict_file(photo, model_file, top=2, photo=True)
+    assert [LINE.match(line)["name"] for line in lines] == [name for name, _ in expected]
+    assert cli.main(["predict", str(photo), "--model", str(model_file)]) == 1  # not 28x28 without --photo
+    assert "or treat it as a photo" in capsys.readouterr().err
+
+
+def test_cli_predict_unreadable_file_is_an_error_line(image_file, model_file, monkeypatch, capsys):
+    # As root, chmod does not stop reading; refuse the read where the image is opened.
+    real_open = Path.open
+
+    def refuse(self, *args, **kwargs):
+        if self == image_file:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    assert cli.main(["predict", str(image_file), "--model", str(model_file)]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"error: [Errno 13] Permission denied: '{image_file}'\n"
+
+
+def test_cli_predict_a_folder_as_the_model_is_an_error_line(image_file, tmp_path, capsys):
+    (tmp_path / "model.keras").mkdir()
+    assert cli.main(["predict", str(image_file), "--model", str(tmp_path / "model.keras")]) == 1
+    assert capsys.readouterr().err.startswith(f"error: no saved model at {tmp_path / 'model.keras'}")
+
+
+@pytest.mark.slow  # two new Python processes, each importing TensorFlow
+def test_console_script_predicts_a_photo_end_to_end(tmp_path, model_file):
+    """The installed `fmnist-helpers` command, as a user types it: output, then an error's status."""
+    script = Path(sys.executable).parent / "fmnist-helpers"
+    photo = write_photo(tmp_path / "photo.png")
+    done = subprocess.run([str(script), "predict", "--photo", str(photo), "--model", str(model_file)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [LINE.match(line)["name"] for line in lines] == [
+        name for name, _ in predict_file(photo, model_file, top=3, photo=True)]
+    failed = subprocess.run([sys.executable, "-m", "fmnist_helpers", "predict", "--photo", "missing.png",
+                             "--model", str(model_file)], capture_output=True, text=True, cwd=tmp_path)
+    assert failed.returncode == 1 and failed.stdout == ""
+    # TensorFlow's C++ start-up lines may come first; the error is the last line, alone.
+    assert failed.stderr.splitlines()[-1].startswith("error: no image file at missing.png; expected ")
+    assert "Traceback" not in failed.stderr

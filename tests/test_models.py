@@ -56,7 +56,14 @@ def test_headline_cnn_augments_only_while_training():
     assert model.layers[0].name == "flip" and model.layers[1].name == "conv1"
     assert [model.get_layer(f"conv{i}").filters for i in (1, 2)] == [32, 64]
     assert model.get_layer("dense").units == 256
-    images = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    images = np.random.default_rng(0).random((16, 28, 28, 1), dtype=np.float32)
+    flip = model.get_layer("flip")
+    np.testing.assert_array_equal(np.asarray(flip(images, training=False)), images)  # predicting: as is
+    flipped = np.asarray(flip(images, training=True))
+    mirrored = [np.array_equal(one, image[:, ::-1]) for one, image in zip(flipped, images)]
+    kept = [np.array_equal(one, image) for one, image in zip(flipped, images)]
+    assert all(m or k for m, k in zip(mirrored, kept))  # each image left-right mirrored, or kept
+    assert any(mirrored) and any(kept)  # training: some mirrored, some kept (the layer is seeded)
     np.testing.assert_array_equal(model.predict(images, verbose=0), model.predict(images, verbose=0))
     with pytest.raises(ValueError, match=r"filters must name at least one convolution block"):
         build_fast_cnn(filters=())

