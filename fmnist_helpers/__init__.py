@@ -41,6 +41,7 @@ from .models import (
 from .plotting import (
     plot_class_means,
     plot_confusion_matrix,
+    plot_differences,
     plot_history,
     plot_image_grid,
     plot_learning_rate,
@@ -107,6 +108,7 @@ __all__ = [
     "one_hot",
     "plot_class_means",
     "plot_confusion_matrix",
+    "plot_differences",
     "plot_history",
     "plot_image_grid",
     "plot_learning_rate",

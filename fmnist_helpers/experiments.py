@@ -23,6 +23,7 @@ __all__ = [
     "compare",
     "compare_all",
     "format_difference",
+    "format_seconds",
     "seconds_to_target",
 ]
 
@@ -257,3 +258,26 @@ def format_difference(row: Mapping[str, Any], scale: float = 100, unit: str = " 
     while decimals < 4 and round(margin, decimals) == 0 and margin > 0:
         decimals += 1
     return f"{difference:+.{decimals}f} ± {margin:.{decimals}f}{unit}"
+
+
+def format_seconds(seconds: float) -> str:
+    """Seconds to two significant digits, as a machine whose speed drifts allows: ``"110"``.
+
+    Parameters
+    ----------
+    seconds
+        A duration; ``nan`` for none.
+
+    Returns
+    -------
+    str
+        Such as ``"52"``, ``"110"`` or ``"1.3"``; ``"-"`` for ``nan``.
+
+    Examples
+    --------
+    >>> format_seconds(105.2), format_seconds(52.49), format_seconds(float("nan"))
+    ('110', '52', '-')
+    """
+    if math.isnan(seconds):
+        return "-"
+    return f"{float(f'{seconds:.2g}'):g}"

@@ -18,6 +18,7 @@ from .data import CLASS_NAMES
 __all__ = [
     "plot_class_means",
     "plot_confusion_matrix",
+    "plot_differences",
     "plot_history",
     "plot_image_grid",
     "plot_learning_rate",
@@ -310,4 +311,53 @@ def plot_learning_rate(
     ax.set_xlabel("training step")
     ax.set_ylabel("learning rate")
     ax.set_ylim(0, None)
+    return ax
+
+
+def plot_differences(
+    differences: pd.DataFrame,
+    table: pd.DataFrame,
+    metric: str = "validation accuracy",
+    *,
+    scale: float = 100,
+    unit: str = "points",
+    ax: Axes | None = None,
+) -> Axes:
+    """Each variant's difference to its base recipe: one dot per seed, the mean with twice its error.
+
+    Parameters
+    ----------
+    differences
+        Rows of :func:`fmnist_helpers.experiments.compare`, indexed by variant (as
+        :func:`~fmnist_helpers.experiments.compare_all` returns them).
+    table
+        One row per run and seed, with columns ``run`` and ``metric``.
+    metric
+        The column that was compared.
+    scale, unit
+        The x axis shows differences times ``scale``, in ``unit``.
+    ax
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 0.5 * len(differences) + 1.4))
+    colors = {"higher": "tab:green", "lower": "tab:red", "within noise": "tab:gray"}
+    for position, (variant, row) in enumerate(differences.iterrows()):
+        seeds = table.loc[table["run"] == variant, metric].dropna()
+        ax.plot(scale * (seeds - row["base mean"]), [position] * len(seeds), "o", color="black",
+                alpha=0.4, markersize=4, label="one seed" if position == 0 else None)
+        ax.errorbar(scale * row["difference"], position, xerr=2 * scale * row["standard error"],
+                    fmt="D", color=colors[row["verdict"]], capsize=4, label=row["verdict"])
+    ax.axvline(0, color="black", linewidth=0.8, linestyle=":", label="the base recipe's mean")
+    ax.set_yticks(range(len(differences)),
+                  [f"{row['comparison']}: {variant}" for variant, row in differences.iterrows()])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{metric}, difference to the base ({unit}); mean ± 2 standard errors")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles))
+    ax.legend(unique.values(), unique.keys(), fontsize=8, loc="best")
     return ax

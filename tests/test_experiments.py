@@ -8,7 +8,8 @@ import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE
 from fmnist_helpers.experiments import (COMPARISONS, RECIPES, Comparison, changed_fields, compare,
-                                        compare_all, format_difference, seconds_to_target)
+                                        compare_all, format_difference, format_seconds,
+                                        seconds_to_target)
 
 RECIPES_FOR_TESTS = {
     "base": DEFAULT_RECIPE,
@@ -99,3 +100,8 @@ def test_format_difference_rounds_to_what_the_noise_allows(difference, error, te
 
 def test_format_difference_in_seconds():
     assert format_difference({"difference": -12.34, "standard error": 1.2}, scale=1, unit=" s") == "-12.3 ± 2.4 s"
+
+
+def test_format_seconds_keeps_two_significant_digits():
+    assert [format_seconds(value) for value in (105.2, 52.49, 1.26, 1234.0)] == ["110", "52", "1.3", "1200"]
+    assert format_seconds(math.nan) == "-"
