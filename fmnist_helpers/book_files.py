@@ -30,11 +30,13 @@ REPOSITORY_BRANCH = "main"
 BOOK_URL_VARIABLE = "FMNIST_BOOK_URL"
 #: The manifest: each book file's SHA-256, committed beside the files.
 MANIFEST = "book/data/manifest.json"
-#: The result files that chapters read, as paths in the repository.
+#: The result files that chapters read, and the ONNX export of chapter 5's model that the
+#: in-browser page runs (:data:`fmnist_helpers.export.EXPORT_PATH`), as paths in the repository.
 BOOK_FILES: tuple[str, ...] = (
     "book/data/experiments.csv",
     "book/data/histories.json",
     "benchmarks/results/train_speed.json",
+    "book/data/model.onnx",
 )
 #: The repository's top folder when this package is used from a checkout (editable install).
 _CHECKOUT = Path(__file__).resolve().parent.parent

@@ -83,7 +83,7 @@ def summarize_site(root: str | os.PathLike[str] = ROOT) -> str:
     --------
     >>> print(summarize_site())  # doctest: +SKIP
     ### The book's site
-    - **11 pages** built into `_build/html`
+    - **12 pages** built into `_build/html`
     - **test accuracy 92.4%** (chapter 5's committed output)
     """
     root = Path(root)

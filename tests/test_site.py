@@ -16,7 +16,8 @@ pytestmark = pytest.mark.slow
 
 ROOT = BOOK_DIR.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-PAGES = ["intro", *CHAPTERS, "api"]
+#: The in-browser page (book/8_in_the_browser.md) is a section of chapter 8, not a notebook.
+PAGES = ["intro", *CHAPTERS, "8_in_the_browser", "api"]
 
 
 def soup(site: Path, page: str) -> BeautifulSoup:
