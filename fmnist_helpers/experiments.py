@@ -246,7 +246,8 @@ def format_difference(row: Mapping[str, Any], scale: float = 100, unit: str = " 
     -------
     str
         Such as ``"+4.6 ± 0.4 points"``: one decimal, or more while twice the standard
-        error rounds to zero.
+        error rounds to zero or to the same figure as the difference (``"+0.46 ± 0.45"``,
+        so that a reader sees which side of the rule it falls on).
 
     Examples
     --------
@@ -255,8 +256,10 @@ def format_difference(row: Mapping[str, Any], scale: float = 100, unit: str = " 
     """
     difference, margin = scale * row["difference"], 2 * scale * row["standard error"]
     decimals = 1
-    while decimals < 4 and round(margin, decimals) == 0 and margin > 0:
+    while decimals < 4 and margin > 0 and f"{margin:.{decimals}f}" == f"{0:.{decimals}f}":
         decimals += 1
+    if margin > 0 and f"{abs(difference):.{decimals}f}" == f"{margin:.{decimals}f}":
+        decimals += 1  # one more, to show which side of the margin the difference falls
     return f"{difference:+.{decimals}f} ± {margin:.{decimals}f}{unit}"
 
 

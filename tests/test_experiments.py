@@ -91,9 +91,11 @@ def test_seconds_to_target_is_the_share_of_the_run_up_to_the_first_epoch_that_re
 @pytest.mark.parametrize(("difference", "error", "text"), [
     (0.0461, 0.0021, "+4.6 ± 0.4 points"),
     (-0.0012, 0.0030, "-0.1 ± 0.6 points"),
-    (0.0004, 0.0002, "+0.04 ± 0.04 points"),
+    (0.0004, 0.0001, "+0.04 ± 0.02 points"),
+    (0.0004, 0.0002, "+0.040 ± 0.040 points"),
     (0.0, 0.0, "+0.0 ± 0.0 points"),
-], ids=["large", "negative", "small margin", "no spread"])  # fmt: skip
+    (0.0046, 0.00226, "+0.46 ± 0.45 points"),
+], ids=["large", "negative", "small margin", "equal to the margin", "no spread", "close to the margin"])  # fmt: skip
 def test_format_difference_rounds_to_what_the_noise_allows(difference, error, text):
     assert format_difference({"difference": difference, "standard error": error}) == text
 
