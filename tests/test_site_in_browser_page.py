@@ -8,10 +8,8 @@ they share.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,9 @@ from fmnist_helpers.export import EXPORT_PATH, SOURCE_DIGEST_KEY, read_export_me
 
 from .site_build import ROOT
 from .test_export import SAVED_MODEL
-from .test_site_browser import CHROMIUM, CHROMIUM_ARGS, HOST, SCREENSHOTS, SiteHandler, SiteServer, is_ignorable
+# server and browser: the built site on a local server and headless Chromium, the same
+# fixtures as the other browser tests (imported, so that pytest registers them here too).
+from .test_site_browser import HOST, SCREENSHOTS, browser, is_ignorable, server  # noqa: F401
 
 pytestmark = pytest.mark.slow
 
@@ -37,29 +37,6 @@ TEST_IMAGE = BOOK_DIR / "images" / "test_image_0.png"
 PHOTO = BOOK_DIR / "images" / "example_photo.png"
 #: How close the page's probabilities must be to Python's.
 TOLERANCE = 1e-3
-
-
-@pytest.fixture(scope="module")
-def page_server(site: Path) -> Iterator[str]:
-    """Serve the built site on an OS-chosen port of 127.0.0.1; yield its base URL."""
-    httpd = SiteServer((HOST, 0), functools.partial(SiteHandler, directory=str(site)))
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{HOST}:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.is_file():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 class Visit:
@@ -115,8 +92,8 @@ class Visit:
 
 
 @pytest.fixture
-def visit(chromium: Any, page_server: str) -> Iterator[Visit]:
-    loaded = Visit(chromium, page_server)
+def visit(browser: Any, server: str) -> Iterator[Visit]:
+    loaded = Visit(browser, server)
     yield loaded
     loaded.context.close()
 
@@ -127,7 +104,7 @@ def python_probabilities(image: np.ndarray) -> np.ndarray:
     return session.run(None, {session.get_inputs()[0].name: preprocess_images(image[np.newaxis])})[0][0]
 
 
-def test_the_page_loads_its_model_and_runtime_from_the_site_alone(visit, page_server):
+def test_the_page_loads_its_model_and_runtime_from_the_site_alone(visit, server):
     assert not visit.errors, "\n".join(visit.errors)
     assert all(urlparse(url).hostname == HOST for url in visit.requests if not url.startswith("data:")), (
         [url for url in visit.requests if urlparse(url).hostname != HOST])
