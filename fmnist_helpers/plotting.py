@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .data import CLASS_NAMES
@@ -109,8 +110,13 @@ def plot_class_means(
     return plot_image_grid(means, range(len(class_names)), class_names=class_names)
 
 
-def plot_pixel_histogram(images: np.ndarray, ax: Axes | None = None, bins: int = 64) -> Axes:
-    """Plot the distribution of pixel intensities, on a log scale (most pixels are 0).
+def plot_pixel_histogram(
+    images: np.ndarray, ax: Axes | None = None, bins: int | None = None
+) -> Axes:
+    """Plot how often each pixel value occurs, on a log scale (most pixels are 0).
+
+    Integer images get one bar per value, so the bar at 0 counts exactly the pixels that
+    are 0; its share of all pixels is written beside it.
 
     Parameters
     ----------
@@ -119,7 +125,7 @@ def plot_pixel_histogram(images: np.ndarray, ax: Axes | None = None, bins: int =
     ax
         Axes to draw into; a new figure when ``None``.
     bins
-        Number of histogram bins.
+        Number of histogram bins; by default one per value for integer images, 64 otherwise.
 
     Returns
     -------
@@ -127,10 +133,22 @@ def plot_pixel_histogram(images: np.ndarray, ax: Axes | None = None, bins: int =
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3))
-    ax.hist(np.ravel(images), bins=bins, color="tab:blue")
+    values = np.ravel(images)
+    one_per_value = bins is None and values.dtype.kind in "ui"
+    if one_per_value:  # bin edges halfway between values: the bar at 0 counts only zeros
+        edges: int | np.ndarray = np.arange(int(values.min()), int(values.max()) + 2) - 0.5
+    else:
+        edges = 64 if bins is None else bins
+    ax.hist(values, bins=edges, color="tab:blue")
     ax.set_yscale("log")
     ax.set_xlabel("pixel value")
     ax.set_ylabel("number of pixels")
+    ax.set_title("How often each pixel value occurs" + (" (one bar per value)" * one_per_value))
+    zeros = int(np.count_nonzero(values == 0))
+    if one_per_value and zeros:
+        ax.annotate(f"exactly 0: {zeros / values.size:.0%} of all pixels", xy=(0, zeros),
+                    xytext=(24, -6), textcoords="offset points", va="top", fontsize=9,
+                    arrowprops={"arrowstyle": "->"})
     return ax
 
 
@@ -171,9 +189,12 @@ def plot_history(
 
 
 def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap_kws: Any) -> Axes:
-    """Draw a confusion matrix table as an annotated seaborn heatmap.
+    """Draw a confusion matrix table as an annotated seaborn heatmap that shows the mistakes.
 
     Counts (integers) are shown as they are, normalized tables (floats) as percentages.
+    The colour scale stops at the largest value off the diagonal (the most frequent
+    mistake): the correct answers on the diagonal are all drawn in the darkest colour, and
+    the mistakes are shaded against each other instead of fading next to them.
 
     Parameters
     ----------
@@ -182,7 +203,7 @@ def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap
     ax
         Axes to draw into; a new figure when ``None``.
     **heatmap_kws
-        Passed on to ``seaborn.heatmap``.
+        Passed on to ``seaborn.heatmap`` (``vmax=`` sets another end of the colour scale).
 
     Returns
     -------
@@ -190,8 +211,14 @@ def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 6.5))
-    normalized = table.to_numpy().dtype.kind == "f"
-    options = {"annot": True, "fmt": ".0%" if normalized else "d", "cmap": "Blues", "cbar": False}
+    values = table.to_numpy()
+    normalized = values.dtype.kind == "f"
+    off_diagonal = values[~np.eye(*values.shape, dtype=bool)]
+    largest_mistake = off_diagonal.max() if off_diagonal.size and off_diagonal.max() > 0 else None
+    options = {"annot": True, "fmt": ".0%" if normalized else "d", "cmap": "Blues",
+               "vmin": 0, "vmax": largest_mistake, "cbar": True,
+               "cbar_kws": {"label": ("share" if normalized else "count")
+                            + " (the scale ends at the largest mistake)"}}
     sns.heatmap(table, ax=ax, **{**options, **heatmap_kws})
     ax.set_title("Confusion matrix" + (" (share of each actual class)" if normalized else ""))
     return ax
@@ -234,6 +261,7 @@ def plot_probabilities(
     true_label: int | None = None,
     ax: Axes | None = None,
     class_names: Sequence[str] = CLASS_NAMES,
+    legend: bool = False,
 ) -> Axes:
     """Draw one image's predicted probabilities as horizontal bars.
 
@@ -252,6 +280,8 @@ def plot_probabilities(
         Axes to draw into; a new figure when ``None``.
     class_names
         Names in label order.
+    legend
+        Also draw a legend that says what the blue and the red bar mean.
 
     Returns
     -------
@@ -274,6 +304,11 @@ def plot_probabilities(
     ax.set_xlim(0, 1.15)
     ax.set_xticks([0, 0.5, 1])
     ax.set_xlabel("probability")
+    if legend:
+        handles = [Patch(color="tab:blue", label="predicted class")]
+        if true_label is not None and true_label != int(np.argmax(probabilities)):
+            handles.append(Patch(color="tab:red", label="true class"))
+        ax.legend(handles=handles, fontsize=8, loc="best")
     return ax
 
 

@@ -52,6 +52,22 @@ def test_pixel_histogram_counts_every_pixel():
     assert ax.get_yscale() == "log"
 
 
+def test_pixel_histogram_has_one_bar_per_value_and_names_the_share_of_zeros():
+    images = np.zeros((1, 4, 4), dtype=np.uint8)
+    images[0, 0, :3] = [1, 2, 255]  # 13 of 16 pixels are exactly 0
+    ax = plot_pixel_histogram(images)
+    assert len(ax.patches) == 256
+    assert [ax.patches[value].get_height() for value in (0, 1, 2, 255)] == [13, 1, 1, 1]
+    assert ax.get_title() == "How often each pixel value occurs (one bar per value)"
+    assert [text.get_text() for text in ax.texts] == ["exactly 0: 81% of all pixels"]
+
+
+def test_pixel_histogram_of_scaled_images_uses_bins_and_marks_nothing():
+    ax = plot_pixel_histogram(IMAGES / 255)
+    assert len(ax.patches) == 64 and not ax.texts
+    assert ax.get_title() == "How often each pixel value occurs"
+
+
 def test_history_plots_train_and_validation():
     history = {"loss": [1.0, 0.5], "accuracy": [0.6, 0.8], "val_loss": [1.1, 0.7], "val_accuracy": [0.5, 0.7]}
     loss_ax, accuracy_ax = plot_history(history)
@@ -66,6 +82,17 @@ def test_confusion_heatmap_formats():
     assert counts.texts[0].get_text() == "1"
     shares = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred, normalize=True))
     assert shares.texts[0].get_text() == "50%"
+
+
+def test_confusion_heatmap_colour_scale_ends_at_the_largest_mistake():
+    y_true = np.array([0] * 90 + [1] * 80 + [1] * 7 + [0] * 3)
+    y_pred = np.array([0] * 90 + [1] * 80 + [0] * 7 + [1] * 3)
+    ax = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred))
+    norm = ax.collections[0].norm
+    assert (norm.vmin, norm.vmax) == (0, 7)
+    assert "largest mistake" in ax.figure.axes[-1].get_ylabel()
+    wider = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred), vmax=100)
+    assert wider.collections[0].norm.vmax == 100
 
 
 def test_misclassified_titles():
@@ -83,6 +110,18 @@ def test_probability_bars_colours():
     assert colours[6] == matplotlib.colors.to_rgba("tab:blue")
     assert colours[0] == matplotlib.colors.to_rgba("tab:red")
     assert colours[1] == matplotlib.colors.to_rgba("lightgray")
+    assert ax.get_legend() is None
+
+
+@pytest.mark.parametrize(("true_label", "entries"), [
+    pytest.param(0, ["predicted class", "true class"], id="wrong"),
+    pytest.param(6, ["predicted class"], id="right"),
+])
+def test_probability_bars_legend_names_the_colours_shown(true_label, entries):
+    probabilities = np.full(10, 0.02)
+    probabilities[6] = 0.82
+    ax = plot_probabilities(probabilities, true_label=true_label, legend=True)
+    assert [text.get_text() for text in ax.get_legend().get_texts()] == entries
 
 
 def test_learning_rate_curve():
