@@ -91,7 +91,7 @@ def build_fast_cnn(
     filters: tuple[int, ...] = (16, 32),
     dense_units: int = 128,
     batch_norm: bool = True,
-    dropout: tuple[float, float] = (0.3, 0.3),
+    dropout: tuple[float, float] = (0.1, 0.1),
     augment: bool = False,
     name: str = "fast_cnn",
 ) -> keras.Model:
@@ -117,6 +117,7 @@ def build_fast_cnn(
         Normalize each block's pooled output; without it, the convolutions keep their biases.
     dropout
         Dropout rates before and after the dense layer; a rate of 0 leaves that layer out.
+        The default 0.1 suits the book's short runs: chapter 7 compares it with 0.3.
     augment
         Start with a random horizontal flip of each training image. Keras' random
         preprocessing layers act only while training; ``predict`` sees the image as it is.
@@ -187,6 +188,7 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "seed_cnn": build_seed_cnn,
     "fast_cnn": build_fast_cnn,
     "fast_cnn_plain": lambda: build_fast_cnn(batch_norm=False, name="fast_cnn_plain"),
+    "fast_cnn_dropout_0.3": lambda: build_fast_cnn(dropout=(0.3, 0.3), name="fast_cnn_dropout_0.3"),
     "headline_cnn": build_headline_cnn,
     "wide_cnn": lambda: build_fast_cnn(filters=(32, 64), dense_units=256, name="wide_cnn"),
     "mlp": build_mlp,
@@ -200,6 +202,7 @@ def build_model(name: str) -> keras.Model:
     ----------
     name
         ``"seed_cnn"``, ``"fast_cnn"``, ``"fast_cnn_plain"`` (without batch normalization),
+        ``"fast_cnn_dropout_0.3"`` (dropout 0.3 instead of 0.1),
         ``"headline_cnn"``, ``"wide_cnn"`` (the headline CNN without its flips) or ``"mlp"``.
 
     Returns

@@ -522,7 +522,7 @@ def run_sweep(
     names
         Runs of :data:`SWEEP` to execute, each with every seed of :func:`seeds_of`. All of
         them (the default) also fit the classical baseline and rewrite the table; a subset
-        replaces only its own rows and curves.
+        replaces only its own rows and curves (and drops those of runs no longer in SWEEP).
     quick
         One epoch on 2,000 images per run, written to ``results/`` only (not the book).
     scheduler
@@ -631,14 +631,19 @@ def _write_results(results: dict[tuple[str, int], dict[str, Any]], order: Sequen
         # Re-running some runs: replace their rows and curves, keep the others.
         previous = pd.read_csv(target / "experiments.csv")
         done = set(zip(table["run"], table["seed"]))
-        previous = previous[[(run, seed) not in done for run, seed in zip(previous["run"], previous["seed"])]]
+        # Keep the other runs' rows, except those of runs the sweep no longer has.
+        current = {*SWEEP, BASELINE_RUN}
+        previous = previous[[(run, seed) not in done and run in current
+                             for run, seed in zip(previous["run"], previous["seed"])]]
         table = pd.concat([previous, table])
         ranks: dict[str, int] = {}
         for name in [*SWEEP, *previous["run"]]:  # the sweep's order, then any other run's
             ranks.setdefault(name, len(ranks))
         table = table.sort_values(["run", "seed"], key=lambda column: column.map(ranks)
                                   if column.name == "run" else column, kind="stable")
-        histories = {**json.loads((target / "histories.json").read_text()), **histories}
+        kept = {history_key(run, seed) for run, seed in zip(table["run"], table["seed"])}
+        old = json.loads((target / "histories.json").read_text())
+        histories = {**{key: curve for key, curve in old.items() if key in kept}, **histories}
     table.to_csv(target / "experiments.csv", index=False)
     (target / "histories.json").write_text(json.dumps(histories))
     return table

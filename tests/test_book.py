@@ -70,7 +70,7 @@ def test_the_runner_leaves_out_skipped_cells(papermill_calls, tmp_path):
 
 
 def test_recipe_rejects_impossible_settings():
-    with pytest.raises(ValueError, match=r"batch_size and epochs must be at least 1, got batch_size=0, epochs=10"):
+    with pytest.raises(ValueError, match=r"batch_size and epochs must be at least 1, got batch_size=0, epochs=5"):
         dataclasses.replace(DEFAULT_RECIPE, batch_size=0)
 
 

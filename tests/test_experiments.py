@@ -13,8 +13,8 @@ from fmnist_helpers.experiments import (COMPARISONS, RECIPES, Comparison, change
 
 RECIPES_FOR_TESTS = {
     "base": DEFAULT_RECIPE,
-    "shorter": dataclasses.replace(DEFAULT_RECIPE, epochs=5),
-    "shorter and slower": dataclasses.replace(DEFAULT_RECIPE, epochs=5, learning_rate=1e-3),
+    "shorter": dataclasses.replace(DEFAULT_RECIPE, epochs=2),
+    "shorter and slower": dataclasses.replace(DEFAULT_RECIPE, epochs=2, learning_rate=1e-3),
     "same": dataclasses.replace(DEFAULT_RECIPE, seed=7),
 }
 
@@ -57,7 +57,7 @@ def test_a_difference_beyond_twice_its_standard_error_counts():
     assert row["difference"] == pytest.approx(0.03)
     assert row["standard error"] == pytest.approx(math.sqrt(0.01**2 / 3 * 2))  # sd 0.01 on each side
     assert row["verdict"] == "higher" and row["seeds"] == 3
-    assert row["change"] == "epochs: 10 -> 5"
+    assert row["change"] == "epochs: 5 -> 2"
     (row,) = compare(_table([0.93, 0.94, 0.95], [0.90, 0.91, 0.92]), SHORTER).to_dict("records")
     assert row["verdict"] == "lower"
 

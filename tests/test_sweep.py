@@ -45,7 +45,7 @@ def test_collect_run_reads_metrics_and_papermill_duration(tmp_path):
     assert row["training seconds"] == 42.5 and row["test accuracy"] == 0.9
     assert row["validation accuracy"] == 0.91
     assert row["epochs"] == 5 and row["seed"] == 2
-    assert row["comparison"] == "convolutions; batch norm; width; batch size; epochs"
+    assert row["comparison"] == "convolutions; batch norm; width; dropout; batch size; epochs"
     assert row["seconds to 92%"] == pytest.approx(42.5 * 3 / 5)  # reached at epoch 3 of 5
 
 
@@ -376,3 +376,17 @@ def test_save_headline_model_puts_it_where_chapter_8_looks_first(tmp_path):
     assert path.read_bytes() == b"model bytes"
     assert best_model_path(tmp_path / "artifacts") == path
     assert [file.name for file in path.parent.iterdir()] == [path.name]  # no partial file left
+
+
+def test_a_partial_sweep_drops_the_rows_of_runs_the_sweep_no_longer_has(tmp_path):
+    def result(name, seed):
+        return {"row": {"run": name, "seed": seed}, "history": {"loss": [0.5]}}
+
+    old = {("retired recipe", 0): result("retired recipe", 0), ("MLP", 0): result("MLP", 0),
+           (sweep.BASELINE_RUN, 0): result(sweep.BASELINE_RUN, 0)}
+    sweep._write_results(old, list(old), tmp_path, replace_all=True)
+    table = sweep._write_results({("MLP", 1): result("MLP", 1)}, [("MLP", 1)], tmp_path,
+                                 replace_all=False)
+    assert list(zip(table["run"], table["seed"])) == [("MLP", 0), ("MLP", 1), (sweep.BASELINE_RUN, 0)]
+    assert set(json.loads((tmp_path / "histories.json").read_text())) == {
+        "MLP, seed 0", "MLP, seed 1", f"{sweep.BASELINE_RUN}, seed 0"}
