@@ -1,24 +1,29 @@
-"""Time-to-accuracy benchmark: how fast does each training recipe reach 92% test accuracy?
+"""Time-to-accuracy benchmark: how fast does the book's default recipe reach 92% test accuracy?
 
-Two kinds of rows, each run in its own process (a fresh Keras, backend, precision policy
-and TensorFlow runtime):
+First the **paired measure**, in one process: an epoch of the seed post's recipe, a run of
+the default recipe to 92% test accuracy, another seed epoch, another default run, and so
+on (``--pairs``, 3 by default), ending with a seed epoch. Each default run is divided by
+the mean of the two seed epochs around it, so both figures of a ratio come from the same
+minutes of the machine, whose speed drifts (2x between hours on shared machines); the
+headline figure is the median of those ratios. Process CPU seconds (user + system) give a
+second ratio, and a matmul measured in the same run gives each recipe's share of the
+machine's float32 peak.
+
+Then two kinds of rows, each run in its own process (a fresh Keras, backend, precision
+policy and TensorFlow runtime):
 
 * Accuracy runs train a recipe on the full training set and score the test set after every
   epoch (evaluation time is not counted as training time): time per epoch, test accuracy per
-  epoch, time and epochs to reach 92%, final accuracy.
+  epoch, time and epochs to reach 92%, final accuracy. Their seconds come from different
+  minutes, so compare their epochs, not their seconds.
 * Speed probes change one setting of the default recipe (threads, oneDNN, determinism, input
   pipeline, batch size, XLA, precision, Keras backend) and only time training: 8 short epochs
-  on a subset, the first (graph tracing) dropped and the fastest of the others kept, because
-  a shared machine's speed jumps between levels from one moment to the next. They are
+  on a subset, the first (graph tracing) dropped and the fastest of the others kept. They are
   compared with the unchanged default probed the same way in the same run.
 
-Times are reported as ratios too (against the seed recipe, against the default probe, and
-against a matmul peak measured in the same run), because absolute times on shared machines
-drift.
-
-    python benchmarks/train_speed.py             # the default set, about 15 minutes on 2 cores
+    python benchmarks/train_speed.py             # the default set, about 12 minutes on 2 cores
     python benchmarks/train_speed.py --quick     # a tenth of the images, 1 epoch per run
-    python benchmarks/train_speed.py --recipes seed default probe_default probe_torch
+    python benchmarks/train_speed.py --pairs 0 --recipes probe_default probe_torch
 
 The JAX and PyTorch probes need `pip install -r requirements-benchmark.txt` (``make
 benchmark`` does it); without them those probes fail in their own process and are reported
@@ -28,6 +33,7 @@ as skipped. Writes benchmarks/results/train_speed.json and .md (or --output-dir)
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -85,12 +91,11 @@ RECIPES: dict[str, dict[str, Any]] = {
                  note="the seed post's recipe (it ran 20 epochs; 3 here to bound the run; "
                       "the epochs after the first give its time per epoch)"),
     "default": dict(_DEFAULT, note="the book's default recipe"),
-    "batch_128": dict(_DEFAULT, batch_size=128, note="batches of 128 instead of 256"),
-    "lr_3e-3": dict(_DEFAULT, learning_rate=3e-3, note="peak learning rate 3e-3 instead of 1e-2"),
+    "previous_default": dict(_DEFAULT, model="fast_cnn_dropout_0.3", epochs=10,
+                             note="the default until 2026-12: dropout 0.3, 10 epochs"),
     "no_batch_norm": dict(_DEFAULT, model="fast_cnn_plain",
                           note="without batch normalization (convolutions with biases)"),
-    "no_bn_b128_lr3e-3": dict(_DEFAULT, model="fast_cnn_plain", learning_rate=3e-3, batch_size=128,
-                              note="all three: no batch norm, batches of 128, rate 3e-3"),
+    "batch_512": dict(_DEFAULT, batch_size=512, note="batches of 512 instead of 256"),
     "probe_default": _probe("the default recipe, unchanged"),
     "probe_one_thread": _probe("1 intra-op and 1 inter-op thread", threads=[1, 1]),
     "probe_threads_2_1": _probe("2 intra-op threads, 1 inter-op thread", threads=[2, 1]),
@@ -107,10 +112,11 @@ RECIPES: dict[str, dict[str, Any]] = {
     "probe_jax": _probe("Keras' JAX backend", backend="jax", train_size=3000),
     "probe_torch": _probe("Keras' PyTorch backend", backend="torch"),
 }
-#: The default set: the seed recipe, the default (repeated, see --repeats) and its ablations.
-#: The speed probes ran in earlier versions (XLA, bfloat16, JAX and PyTorch were all slower
-#: on this 2-core CPU); name them with --recipes to run them again.
-DEFAULT_SET = ("seed", "default", "batch_128", "lr_3e-3", "no_batch_norm", "no_bn_b128_lr3e-3")
+#: The default set, after the paired measure: the default's curve, and the recipes chapter 7
+#: compares it with where they change the time (the accuracy side is chapter 7's, over three
+#: seeds). The speed probes ran in earlier versions (XLA, bfloat16, JAX and PyTorch were all
+#: slower on this 2-core CPU); name them with --recipes to run them again.
+DEFAULT_SET = ("default", "previous_default", "no_batch_norm", "batch_512")
 
 
 def forward_flops(model: Any) -> int:
@@ -189,6 +195,126 @@ def run_recipe(recipe: dict[str, Any], train_size: int) -> dict[str, Any]:
     }
 
 
+class EpochClock(keras.callbacks.Callback):
+    """Wall and process CPU seconds (user + system, every thread) of each epoch's training.
+
+    Like :class:`fmnist_helpers.EpochLogger`, it stops the clocks when the scoring of the
+    validation data begins, so only training counts.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+        self.cpu_seconds: list[float] = []
+        self._start: tuple[float, float] | None = None
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._start = (time.perf_counter(), time.process_time())
+
+    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._stop()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._start is not None:
+            self.seconds.append(time.perf_counter() - self._start[0])
+            self.cpu_seconds.append(time.process_time() - self._start[1])
+            self._start = None
+
+
+class StopAtTarget(keras.callbacks.Callback):
+    """Stop training after the first epoch whose validation (here: test) accuracy reaches the target."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if (logs or {}).get("val_accuracy", 0.0) >= TARGET_ACCURACY:
+            self.model.stop_training = True
+
+
+def pair_ratios(seed_seconds: list[float], candidate_seconds: list[float | None]) -> list[float | None]:
+    """Each candidate run's seconds over the seed epochs run just before and after it.
+
+    The schedule is seed, candidate, seed, candidate, ..., seed: candidate ``i`` sits between
+    seed epochs ``i`` and ``i + 1`` and is divided by their mean (by seed epoch ``i`` alone
+    when the last seed epoch is missing). A run that never reached the target has no ratio.
+    """
+    ratios: list[float | None] = []
+    for index, seconds in enumerate(candidate_seconds):
+        neighbours = seed_seconds[index:index + 2]
+        ratios.append(None if seconds is None else seconds / statistics.mean(neighbours))
+    return ratios
+
+
+def run_paired(candidate: Recipe, pairs: int, train_size: int) -> dict[str, Any]:
+    """Interleave seed-recipe epochs with runs of ``candidate`` to 92%, in this process.
+
+    The seed recipe's model is built, compiled and traced once by the package's
+    ``train_model`` (one epoch on 320 images); each seed epoch after that is one
+    ``fit`` epoch on the full training set, timed without tracing. Each candidate run is
+    ``train_model`` from scratch, exactly as chapter 5 trains (tracing included, as a
+    reader pays it), scored on the test set after every epoch outside the timed part, and
+    stopped after the epoch that reaches the target.
+    """
+    import fmnist_helpers as fh
+
+    (x_train, y_train), (x_test, y_test) = fh.load_data()
+    x_train, y_train = fh.preprocess_images(x_train[:train_size]), y_train[:train_size]
+    x_test = fh.preprocess_images(x_test)
+    seed_model = fh.train_model(SEED_RECIPE, x_train[:320], y_train[:320], log_epochs=False).model
+    seed_seconds: list[float] = []
+    seed_cpu: list[float] = []
+    runs: list[dict[str, Any]] = []
+
+    def seed_epoch() -> None:
+        clock = EpochClock()
+        seed_model.fit(x_train, y_train, batch_size=SEED_RECIPE.batch_size, epochs=1, verbose=0,
+                       callbacks=[clock])
+        seed_seconds.extend(clock.seconds)
+        seed_cpu.extend(clock.cpu_seconds)
+        print(f"seed epoch {len(seed_seconds)}: {clock.seconds[0]:.1f} s", file=sys.stderr, flush=True)
+
+    seed_epoch()
+    for pair in range(pairs):
+        clock = EpochClock()
+        history = fh.train_model(candidate, x_train, y_train, validation_data=(x_test, y_test),
+                                 callbacks=[clock, StopAtTarget()], log_epochs=False)
+        accuracy = [float(value) for value in history.history["val_accuracy"]]
+        reached = accuracy[-1] >= TARGET_ACCURACY
+        runs.append({
+            "epoch_seconds": clock.seconds, "epoch_cpu_seconds": clock.cpu_seconds,
+            "test_accuracy": accuracy, "epochs_to_target": len(accuracy) if reached else None,
+            "seconds_to_target": sum(clock.seconds) if reached else None,
+            "cpu_seconds_to_target": sum(clock.cpu_seconds) if reached else None,
+        })
+        print(f"candidate run {pair + 1}: {sum(clock.seconds):.1f} s, {len(accuracy)} epochs, "
+              f"test accuracy {accuracy[-1]:.4f}", file=sys.stderr, flush=True)
+        seed_epoch()
+    ratios = pair_ratios(seed_seconds, [run["seconds_to_target"] for run in runs])
+    cpu_ratios = pair_ratios(seed_cpu, [run["cpu_seconds_to_target"] for run in runs])
+    steady = [seconds for run in runs for seconds in run["epoch_seconds"][1:]]
+    return {
+        "candidate": dataclasses.asdict(candidate),
+        "train_images": len(x_train),
+        "seed_epoch_seconds": seed_seconds,
+        "seed_epoch_cpu_seconds": seed_cpu,
+        "runs": runs,
+        "ratios": ratios,
+        "median_ratio": _median(ratios),
+        "cpu_ratios": cpu_ratios,
+        "median_cpu_ratio": _median(cpu_ratios),
+        "candidate_flops_per_image": 3 * forward_flops(fh.build_model(candidate.model_name)),
+        "seed_flops_per_image": 3 * forward_flops(seed_model),
+        "candidate_median_epoch_seconds": statistics.median(steady) if steady else None,
+    }
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the values, ``None`` (a run that missed the target) counting as infinite."""
+    ordered = sorted(values, key=lambda value: float("inf") if value is None else value)
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+
 def matmul_peak(dtype: str, size: int = 2048, repeats: int = 10) -> float:
     """Best GFLOP/s of a size x size matmul in ``dtype`` with TensorFlow."""
     import tensorflow as tf
@@ -235,18 +361,44 @@ def summarize(name: str, recipe: dict[str, Any], result: dict[str, Any], peak: f
     }
 
 
-def median_repeat(repeats: list[dict[str, Any]]) -> dict[str, Any]:
-    """Keep the repeat with the median time to target (or s/epoch), listing every repeat's.
+def with_peak_shares(paired: dict[str, Any], peak: float) -> dict[str, Any]:
+    """Add each recipe's share of the float32 matmul peak (steady epochs, tracing excluded)."""
+    images = paired["train_images"]
+    seed_steady = paired["seed_epoch_seconds"]
+    shares = {"seed_fraction_of_peak": images * paired["seed_flops_per_image"] / 1e9
+              / statistics.median(seed_steady) / peak}
+    if paired["candidate_median_epoch_seconds"]:
+        shares["candidate_fraction_of_peak"] = (images * paired["candidate_flops_per_image"] / 1e9
+                                                / paired["candidate_median_epoch_seconds"] / peak)
+    return dict(paired, **shares)
 
-    The repeats train identically (same seed); only their timings differ, with the machine's load.
-    """
-    def key(row: dict[str, Any]) -> float:
-        return row["seconds_to_target"] or float("inf") if not row.get("speed_only") else row["seconds_per_epoch"]
 
-    ordered = sorted(repeats, key=key)
-    return dict(ordered[(len(ordered) - 1) // 2],
-                repeat_seconds_to_target=[row["seconds_to_target"] for row in repeats],
-                repeat_seconds_per_epoch=[row["seconds_per_epoch"] for row in repeats])
+def paired_markdown(paired: dict[str, Any]) -> list[str]:
+    """The paired measure as Markdown lines: one row per pair, then the medians."""
+    lines = [
+        "",
+        "Paired: the default recipe's runs to 92% test accuracy, each between two seed-recipe "
+        "epochs in the same process.",
+        "",
+        "| pair | seed epoch before | default to 92% | epochs | seed epoch after | ratio | CPU-time ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    seeds = paired["seed_epoch_seconds"]
+    for index, run in enumerate(paired["runs"]):
+        ratio, cpu_ratio = paired["ratios"][index], paired["cpu_ratios"][index]
+        reached = f"{run['seconds_to_target']:.1f} s" if run["seconds_to_target"] else "not reached"
+        after = f"{seeds[index + 1]:.1f} s" if index + 1 < len(seeds) else "-"
+        lines.append(
+            f"| {index + 1} | {seeds[index]:.1f} s | {reached} | {run['epochs_to_target'] or '-'} | "
+            f"{after} | {_format_ratio(ratio)} | {_format_ratio(cpu_ratio)} |"
+        )
+    lines += ["", f"Median ratio: {_format_ratio(paired['median_ratio'])} seed epochs "
+                  f"(CPU time: {_format_ratio(paired['median_cpu_ratio'])})."]
+    return lines
+
+
+def _format_ratio(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2f}"
 
 
 def _ratio(row: dict[str, Any], baseline: dict[str, Any] | None) -> str:
@@ -266,6 +418,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Matmul peak in the same run: {report['peak_gflops']['float32']:.0f} GFLOP/s float32, "
         f"{report['peak_gflops']['bfloat16']:.0f} GFLOP/s bfloat16.",
     ]
+    if report.get("paired"):
+        lines += paired_markdown(report["paired"])
     if runs:
         lines += [
             "",
@@ -308,18 +462,31 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true",
                         help="a tenth of the images; accuracy runs stop after 1 epoch")
     parser.add_argument("--output-dir", type=Path, default=HERE / "results")
-    parser.add_argument("--repeats", type=int, default=3, help="runs of the default recipe (median kept)")
+    parser.add_argument("--pairs", type=int, default=3,
+                        help="seed epoch / default run pairs of the paired measure (0: skip it)")
     parser.add_argument("--run-one", help=argparse.SUPPRESS)  # internal: one recipe, JSON on stdout
+    parser.add_argument("--run-paired", type=int, help=argparse.SUPPRESS)  # internal: the pairs
     parser.add_argument("--train-size", type=int, default=FULL_EPOCH_IMAGES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.run_one:
         print(json.dumps(run_recipe(json.loads(args.run_one), args.train_size)))
+        return 0
+    if args.run_paired:
+        print(json.dumps(run_paired(DEFAULT_RECIPE, args.run_paired, args.train_size)))
         return 0
 
     import tensorflow as tf
 
     scale = 10 if args.quick else 1
     peak = {dtype: matmul_peak(dtype) for dtype in ("float32", "bfloat16")}
+    paired = None
+    if args.pairs:
+        print(f"paired: {args.pairs} default runs between seed epochs", file=sys.stderr, flush=True)
+        completed = subprocess.run(
+            [sys.executable, __file__, "--run-paired", str(args.pairs), "--train-size",
+             str(FULL_EPOCH_IMAGES // scale)], stdout=subprocess.PIPE, text=True, check=True,
+        )
+        paired = json.loads(completed.stdout.strip().splitlines()[-1])
     rows = []
     for name in args.recipes:
         recipe = dict(RECIPES[name])
@@ -330,23 +497,21 @@ def main() -> int:
             recipe["epochs"] = 1 if args.quick else recipe["epochs"]
         env = dict(os.environ, KERAS_BACKEND=recipe["backend"],
                    TF_ENABLE_ONEDNN_OPTS="1" if recipe.get("onednn", True) else "0")
-        repeats = []
-        for repeat in range(args.repeats if name == "default" else 1):
-            print(f"{name} (run {repeat + 1}): {recipe['note']}", file=sys.stderr, flush=True)
-            completed = subprocess.run(
-                [sys.executable, __file__, "--run-one", json.dumps(recipe), "--train-size", str(train_size)],
-                env=env, stdout=subprocess.PIPE, text=True,
-            )
-            if completed.returncode != 0:
-                print(f"{name}: failed (exit {completed.returncode}); skipped", file=sys.stderr)
-                continue
-            result = json.loads(completed.stdout.strip().splitlines()[-1])
-            repeats.append(summarize(name, recipe, result, peak["float32"]))
-        if repeats:
-            rows.append(median_repeat(repeats))
+        print(f"{name}: {recipe['note']}", file=sys.stderr, flush=True)
+        completed = subprocess.run(
+            [sys.executable, __file__, "--run-one", json.dumps(recipe), "--train-size", str(train_size)],
+            env=env, stdout=subprocess.PIPE, text=True,
+        )
+        if completed.returncode != 0:
+            print(f"{name}: failed (exit {completed.returncode}); skipped", file=sys.stderr)
+            continue
+        result = json.loads(completed.stdout.strip().splitlines()[-1])
+        rows.append(summarize(name, recipe, result, peak["float32"]))
     # Measure the peak again after training and keep the best: a busy moment lowers it.
     peak = {dtype: max(peak[dtype], matmul_peak(dtype)) for dtype in peak}
     rows = [dict(row, fraction_of_peak=row["achieved_gflops"] / peak["float32"]) for row in rows]
+    if paired:
+        paired = with_peak_shares(paired, peak["float32"])
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     report = {
@@ -355,7 +520,7 @@ def main() -> int:
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__,
                      **_optional_versions("jax", "torch")},
         "quick": args.quick, "train_size": FULL_EPOCH_IMAGES // scale, "target_accuracy": TARGET_ACCURACY,
-        "peak_gflops": peak, "recipes": rows,
+        "peak_gflops": peak, "paired": paired, "recipes": rows,
     }
     args.output_dir.mkdir(parents=True, exist_ok=True)
     stem = "train_speed_quick" if args.quick else "train_speed"

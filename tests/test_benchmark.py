@@ -48,12 +48,27 @@ def test_the_default_run_trains_the_books_recipe_through_train_model(monkeypatch
     assert trained == [(DEFAULT_RECIPE, 6, (8, 28, 28, 1))]
 
 
-def test_median_repeat_keeps_the_middle_run_and_lists_all():
-    rows = [train_speed.summarize("default", RUN, result([10.0, seconds, 5.0], [0.9, 0.93, 0.93]), 100.0)
-            for seconds in (9.0, 5.0, 7.0)]
-    row = train_speed.median_repeat(rows)
-    assert row["seconds_to_target"] == 17.0
-    assert row["repeat_seconds_to_target"] == [19.0, 15.0, 17.0]
+def test_each_pair_divides_the_default_run_by_the_seed_epochs_around_it():
+    ratios = train_speed.pair_ratios([40.0, 60.0, 50.0, 30.0], [25.0, None, 20.0])
+    assert ratios == [0.5, None, 0.5]  # 25 / mean(40, 60); a miss has no ratio; 20 / mean(50, 30)
+    assert train_speed.pair_ratios([40.0], [20.0]) == [0.5]  # no seed epoch after: the one before
+
+
+def test_the_median_ratio_counts_a_run_that_missed_the_target_as_slowest():
+    assert train_speed._median([0.7, None, 0.5]) == 0.7
+    assert train_speed._median([0.7, 0.6, 0.5]) == 0.6
+    assert train_speed._median([None, None, 0.5]) is None
+
+
+def test_the_report_shows_every_pair_and_the_median():
+    paired = {"seed_epoch_seconds": [40.0, 60.0, 50.0], "ratios": [0.5, 0.4], "cpu_ratios": [0.6, None],
+              "median_ratio": 0.5, "median_cpu_ratio": 0.6,
+              "runs": [{"seconds_to_target": 25.0, "epochs_to_target": 5},
+                       {"seconds_to_target": 22.0, "epochs_to_target": 5}]}
+    lines = train_speed.paired_markdown(paired)
+    assert "| 1 | 40.0 s | 25.0 s | 5 | 60.0 s | 0.50 | 0.60 |" in lines
+    assert "| 2 | 60.0 s | 22.0 s | 5 | 50.0 s | 0.40 | - |" in lines
+    assert lines[-1] == "Median ratio: 0.50 seed epochs (CPU time: 0.60)."
 
 
 def test_every_recipe_uses_known_settings():
@@ -132,3 +147,31 @@ def test_run_recipe_trains_a_tiny_probe(real_data):
     assert len(measured["epoch_seconds"]) == 2
     assert measured["test_accuracy"] == []  # probes only time training
     assert measured["train_flops_per_image"] > 0
+
+
+@pytest.mark.slow  # a new Python process that imports TensorFlow and trains
+def test_run_paired_interleaves_seed_epochs_and_default_runs(real_data):
+    completed = subprocess.run(
+        [sys.executable, str(SCRIPT), "--run-paired", "2", "--train-size", "256"],
+        stdout=subprocess.PIPE, text=True, check=True,
+    )
+    paired = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert len(paired["seed_epoch_seconds"]) == 3 and len(paired["runs"]) == 2
+    assert paired["candidate"]["model_name"] == DEFAULT_RECIPE.model_name
+    first = paired["runs"][0]
+    assert len(first["epoch_seconds"]) == len(first["test_accuracy"]) <= DEFAULT_RECIPE.epochs
+    # 256 images cannot reach 92%: no time to target, no ratio, and all epochs were trained
+    assert first["seconds_to_target"] is None and paired["ratios"] == [None, None]
+    assert len(first["epoch_seconds"]) == DEFAULT_RECIPE.epochs
+
+
+def test_a_default_run_stops_after_the_first_epoch_at_the_target():
+    class Model:
+        stop_training = False
+
+    stop = train_speed.StopAtTarget()
+    stop.set_model(Model())
+    stop.on_epoch_end(0, {"val_accuracy": 0.9199})
+    assert not stop.model.stop_training
+    stop.on_epoch_end(1, {"val_accuracy": 0.92})
+    assert stop.model.stop_training
