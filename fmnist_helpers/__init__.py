@@ -25,8 +25,9 @@ from .evaluation import (
     predictions_table,
     top_predictions,
 )
-from .inference import (DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, load_image,
-                        make_example_image, make_example_photo, predict_file, prepare_photo, save_image)
+from .inference import (DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, MODEL_SEARCH_DIRS, best_model_path,
+                        find_model_path, load_image, make_example_image, make_example_photo,
+                        predict_file, prepare_photo, save_image)
 from .models import (
     INPUT_SHAPE,
     MODELS,
@@ -77,6 +78,7 @@ __all__ = [
     "HEADLINE_RECIPE",
     "INPUT_SHAPE",
     "MODELS",
+    "MODEL_SEARCH_DIRS",
     "OPTIMIZERS",
     "SEED_RECIPE",
     "DatasetError",
@@ -94,6 +96,7 @@ __all__ = [
     "confusion_matrix_table",
     "explain_params",
     "find_data_dir",
+    "find_model_path",
     "keras_cache_dir",
     "load_data",
     "load_history",

@@ -7,7 +7,21 @@ import sys
 from collections.abc import Sequence
 
 from .data import CLASS_NAMES, fill_keras_cache, find_data_dir, load_data
-from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, predict_file
+from .inference import (DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, MODEL_SEARCH_DIRS, find_model_path,
+                        predict_file)
+
+#: Where ``predict`` looks without ``--model``, as its help says it.
+_SEARCHED = ", else ".join(f"{folder}/" for folder in MODEL_SEARCH_DIRS)
+
+#: How ``predict`` picks a model when given no ``--model``: the end of its help.
+_MODEL_SEARCH = (
+    f"Without --model, it uses the nearest saved model: {HEADLINE_MODEL_NAME} (saved by "
+    f"`make headline`), else {DEFAULT_MODEL_PATH.name} (saved by the training chapter), in "
+    f"{_SEARCHED} of the working folder. A chapter saves its model in ../artifacts/ of the "
+    f"folder it runs in, so it is found from that folder; in a clone, from the top or from "
+    f"book/. The model used is named on standard error; when there is none, the error names "
+    f"every folder looked in."
+)
 
 
 def _data(args: argparse.Namespace) -> int:
@@ -25,8 +39,8 @@ def _data(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     width = max(len(name) for name in CLASS_NAMES)
     model = args.model
-    if model is None:  # say which of the two saved models the default picked
-        model = best_model_path(DEFAULT_MODEL_PATH.parent)
+    if model is None:  # say which saved model, in which folder, the search picked
+        model = find_model_path()
         print(f"model: {model}", file=sys.stderr)
     for name, probability in predict_file(args.image, model, top=args.top, photo=args.photo):
         print(f"{name:<{width}} {probability:>6.1%}")
@@ -47,13 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     data.set_defaults(run=_data)
     predict = commands.add_parser(
-        "predict", help="classify a 28x28 image (light object on dark) with the trained model"
+        "predict",
+        help="classify a 28x28 image (light object on dark) with the trained model",
+        description=f"Classify a 28x28 image (light object on dark) with a saved model. "
+        f"{_MODEL_SEARCH}",
     )
     predict.add_argument("image", help="image file, such as book/images/test_image_0.png")
     predict.add_argument(
         "--model",
-        help=f"a saved model (default: {HEADLINE_MODEL_NAME} in {DEFAULT_MODEL_PATH.parent} when "
-        f"`make headline` saved it there, else the training chapter's {DEFAULT_MODEL_PATH})",
+        help=f"a saved model; always used when given (default: {HEADLINE_MODEL_NAME}, else "
+        f"{DEFAULT_MODEL_PATH.name}, in {_SEARCHED})",
     )
     predict.add_argument(
         "--top", type=int, default=3, help="how many classes to print, 1..10 (default: %(default)s)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +15,9 @@ from .evaluation import load_trained_model, predict_image, top_predictions
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "HEADLINE_MODEL_NAME",
+    "MODEL_SEARCH_DIRS",
     "best_model_path",
+    "find_model_path",
     "load_image",
     "make_example_image",
     "make_example_photo",
@@ -25,7 +27,8 @@ __all__ = [
 ]
 
 #: Where the training chapter (``book/5_train.ipynb``) saves its model: ``artifacts/`` at the
-#: repository root. Meaningful in a clone of the repository, not in an installed package.
+#: repository root. Meaningful in a clone of the repository, not in an installed package;
+#: ``predict`` looks relative to the working folder instead (:func:`find_model_path`).
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "model.keras"
 
 #: The file name under which ``make headline`` saves the headline model (the sweep's
@@ -52,6 +55,61 @@ def best_model_path(artifacts_dir: str | os.PathLike[str] = DEFAULT_MODEL_PATH.p
     """
     headline = Path(artifacts_dir) / HEADLINE_MODEL_NAME
     return headline if headline.is_file() else Path(artifacts_dir) / DEFAULT_MODEL_PATH.name
+
+
+#: Where :func:`find_model_path` (and so ``predict`` without ``--model``) looks for a saved
+#: model, nearest first, relative to the working folder: its ``artifacts/``, then its
+#: parent's. The chapters save to ``../artifacts`` of the folder they run in (their
+#: ``artifacts_dir`` parameter), so a chapter run in a folder is found from that folder and
+#: from its parent: in a clone, ``artifacts/`` at the top from ``book/`` or from the top;
+#: in Colab, ``/artifacts`` from ``/content``.
+MODEL_SEARCH_DIRS: tuple[Path, ...] = (Path("artifacts"), Path("..", "artifacts"))
+
+
+def find_model_path(folders: Sequence[str | os.PathLike[str]] = MODEL_SEARCH_DIRS) -> Path:
+    """Return the saved model to classify with when none is named: the nearest folder's best.
+
+    Each folder is tried in turn; the first holding a model gives :func:`best_model_path`'s
+    pick: ``headline_model.keras`` if there is one, else ``model.keras``. A nearer folder
+    wins over a farther one even when only the farther one holds the headline model.
+
+    Parameters
+    ----------
+    folders
+        Folders to look in, nearest first; relative ones start from the working folder.
+        By default :data:`MODEL_SEARCH_DIRS`: ``artifacts/`` and ``../artifacts/``.
+
+    Returns
+    -------
+    Path
+        The absolute path of the saved model.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no folder holds either file, naming every folder looked in and the fix.
+
+    Examples
+    --------
+    In Colab, after chapter 5 ran in ``/content`` with its own ``artifacts_dir``:
+
+    >>> find_model_path()  # doctest: +SKIP
+    PosixPath('/artifacts/model.keras')
+    """
+    # abspath resolves "..", as the reader would, without following symbolic links.
+    searched = list(dict.fromkeys(Path(os.path.abspath(folder)) for folder in folders))
+    for folder in searched:
+        model = best_model_path(folder)
+        if model.is_file():
+            return model
+    names = f"{HEADLINE_MODEL_NAME} or {DEFAULT_MODEL_PATH.name}"
+    raise FileNotFoundError(
+        f"no saved model ({names}) in {' or '.join(str(folder) for folder in searched)}. "
+        f"To fix: run the training chapter (5_train) in this folder ({Path.cwd()}), which "
+        f"saves {DEFAULT_MODEL_PATH.name} in ../artifacts, or `make book` in a clone of the "
+        f"book; or name a saved model with --model PATH"
+    )
+
 
 #: Height and width of one Fashion-MNIST image.
 _IMAGE_SIZE = (28, 28)

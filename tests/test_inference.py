@@ -13,9 +13,10 @@ import pytest
 from PIL import Image, UnidentifiedImageError
 
 import fmnist_helpers.__main__ as cli
-from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, build_mlp, load_image,
-                            load_trained_model, make_example_image, make_example_photo, predict_file,
-                            predict_image, prepare_photo, save_image, top_predictions)
+from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path, build_mlp,
+                            find_model_path, load_image, load_trained_model, make_example_image,
+                            make_example_photo, predict_file, predict_image, prepare_photo,
+                            save_image, top_predictions)
 
 from .conftest import ROOT, cell_source, cell_tags, load_chapter
 
@@ -269,15 +270,74 @@ def test_cli_predict_format_and_defaults(monkeypatch, capsys, tmp_path):
         return [("Ankle boot", 0.973), ("Sneaker", 0.02), ("T-shirt/top", 0.004)]
 
     monkeypatch.setattr(cli, "predict_file", fake_predict_file)
-    monkeypatch.setattr(cli, "DEFAULT_MODEL_PATH", tmp_path / "model.keras")
+    monkeypatch.chdir(tmp_path)
+    saved = tmp_path / "artifacts" / "model.keras"
+    saved.parent.mkdir()
+    saved.write_bytes(b"saved by chapter 5")
     assert cli.main(["predict", "boot.png"]) == 0
-    assert calls == [("boot.png", tmp_path / "model.keras", 3, False)]
+    assert calls == [("boot.png", saved, 3, False)]
     captured = capsys.readouterr()
     assert captured.out == "Ankle boot   97.3%\nSneaker       2.0%\nT-shirt/top   0.4%\n"
-    assert captured.err == f"model: {tmp_path / 'model.keras'}\n"
-    (tmp_path / HEADLINE_MODEL_NAME).write_bytes(b"saved by make headline")
+    assert captured.err == f"model: {saved}\n"
+    (tmp_path / "artifacts" / HEADLINE_MODEL_NAME).write_bytes(b"saved by make headline")
     assert cli.main(["predict", "boot.png"]) == 0
-    assert calls[-1] == ("boot.png", tmp_path / HEADLINE_MODEL_NAME, 3, False)
+    assert calls[-1] == ("boot.png", tmp_path / "artifacts" / HEADLINE_MODEL_NAME, 3, False)
+    # An explicit --model always wins, and needs no saying which.
+    capsys.readouterr()
+    assert cli.main(["predict", "boot.png", "--model", "mine.keras"]) == 0
+    assert calls[-1] == ("boot.png", "mine.keras", 3, False)
+    assert capsys.readouterr().err == ""
+
+
+def save_fake_models(root: Path, where: dict[str, list[str]]) -> None:
+    """Write placeholder model files: ``where`` maps a folder under ``root`` to file names."""
+    for folder, names in where.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (root / folder / name).write_bytes(b"a saved model")
+
+
+@pytest.mark.parametrize(
+    ("saved", "found"),
+    [
+        pytest.param({"work/artifacts": ["model.keras"]}, "work/artifacts/model.keras",
+                     id="working-folder"),
+        pytest.param({"artifacts": ["model.keras"]}, "artifacts/model.keras",
+                     id="parent-folder-as-chapters-save"),
+        pytest.param({"work/artifacts": ["model.keras"], "artifacts": ["model.keras"]},
+                     "work/artifacts/model.keras", id="nearest-wins"),
+        pytest.param({"work/artifacts": ["model.keras"], "artifacts": [HEADLINE_MODEL_NAME]},
+                     "work/artifacts/model.keras", id="nearest-wins-over-a-farther-headline"),
+        pytest.param({"work/artifacts": ["model.keras", HEADLINE_MODEL_NAME]},
+                     f"work/artifacts/{HEADLINE_MODEL_NAME}", id="headline-first-in-a-folder"),
+        pytest.param({"work/artifacts/model.keras": [], "artifacts": ["model.keras"]},
+                     "artifacts/model.keras", id="a-folder-is-not-a-model"),
+    ],
+)
+def test_find_model_path_search_order(tmp_path, monkeypatch, saved, found):
+    save_fake_models(tmp_path, saved)
+    (tmp_path / "work").mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path / "work")
+    assert find_model_path() == tmp_path / found
+
+
+def test_find_model_path_names_every_folder_and_the_fix(tmp_path, monkeypatch):
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    expected = (rf"^no saved model \({HEADLINE_MODEL_NAME} or model\.keras\) in "
+                rf"{re.escape(str(tmp_path / 'work' / 'artifacts'))} or "
+                rf"{re.escape(str(tmp_path / 'artifacts'))}\. To fix: run the training chapter "
+                rf"\(5_train\) in this folder \({re.escape(str(tmp_path / 'work'))}\), which saves "
+                rf"model\.keras in \.\./artifacts, or `make book` in a clone of the book; or name "
+                rf"a saved model with --model PATH$")
+    with pytest.raises(FileNotFoundError, match=expected):
+        find_model_path()
+
+
+def test_find_model_path_looks_in_each_folder_once(tmp_path):
+    folders = [tmp_path / "a", tmp_path / "b" / ".." / "a"]
+    with pytest.raises(FileNotFoundError, match=rf"in {re.escape(str(tmp_path / 'a'))}\. To fix"):
+        find_model_path(folders)
 
 
 def test_best_model_path_prefers_the_headline_model(tmp_path):
@@ -305,10 +365,24 @@ def test_cli_predict_missing_model(image_file, tmp_path, capsys):
 
 
 def test_cli_predict_missing_default_model(image_file, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "DEFAULT_MODEL_PATH", tmp_path / "artifacts" / "model.keras")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
     assert cli.main(["predict", str(image_file)]) == 1
-    err = capsys.readouterr().err
-    assert f"error: no saved model at {tmp_path / 'artifacts' / 'model.keras'}" in err
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: no saved model ({HEADLINE_MODEL_NAME} or model.keras) in "
+                                   f"{tmp_path / 'work' / 'artifacts'} or {tmp_path / 'artifacts'}. To fix: ")
+    assert captured.err.endswith("or name a saved model with --model PATH\n")
+
+
+def test_cli_predict_help_says_where_it_looks(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["predict", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("Without --model, it uses the nearest saved model: headline_model.keras (saved by "
+            "`make headline`), else model.keras (saved by the training chapter), in artifacts/, "
+            "else ../artifacts/ of the working folder.") in help_text
+    assert "a saved model; always used when given" in help_text
 
 
 def test_cli_predict_unreadable_image(tmp_path, model_file, capsys):
