@@ -12,7 +12,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from .data import CLASS_NAMES
 
@@ -218,7 +218,8 @@ def plot_confusion_matrix(table: pd.DataFrame, ax: Axes | None = None, **heatmap
     options = {"annot": True, "fmt": ".0%" if normalized else "d", "cmap": "Blues",
                "vmin": 0, "vmax": largest_mistake, "cbar": True,
                "cbar_kws": {"label": ("share" if normalized else "count")
-                            + " (the scale ends at the largest mistake)"}}
+                            + " (the scale ends at the largest mistake)",
+                            "format": PercentFormatter(1, decimals=0) if normalized else None}}
     sns.heatmap(table, ax=ax, **{**options, **heatmap_kws})
     ax.set_title("Confusion matrix" + (" (share of each actual class)" if normalized else ""))
     return ax

@@ -91,6 +91,9 @@ def test_confusion_heatmap_colour_scale_ends_at_the_largest_mistake():
     norm = ax.collections[0].norm
     assert (norm.vmin, norm.vmax) == (0, 7)
     assert "largest mistake" in ax.figure.axes[-1].get_ylabel()
+    shares = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred, normalize=True))
+    assert shares.collections[0].norm.vmax == pytest.approx(7 / 87)  # 7 of 87 images
+    assert shares.figure.axes[-1].yaxis.get_major_formatter()(0.08, 0) == "8%"
     wider = plot_confusion_matrix(confusion_matrix_table(y_true, y_pred), vmax=100)
     assert wider.collections[0].norm.vmax == 100
 
