@@ -58,7 +58,7 @@ headline: setup
 	$(PY) -m fmnist_helpers.sweep --runs "headline model" "wide CNN" \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-# Time-to-accuracy benchmark and ablation, about 15 minutes on 2 cores (QUICK=1: a tenth of
+# Paired time-to-accuracy benchmark against the seed recipe, about 12 minutes on 2 cores (QUICK=1: a tenth of
 # the images, 1 epoch per accuracy run); installs the JAX and PyTorch backends of its optional
 # speed probes; writes benchmarks/results/.
 benchmark: setup $(VENV)/.installed-benchmark

@@ -112,11 +112,13 @@ RECIPES: dict[str, dict[str, Any]] = {
     "probe_jax": _probe("Keras' JAX backend", backend="jax", train_size=3000),
     "probe_torch": _probe("Keras' PyTorch backend", backend="torch"),
 }
-#: The default set, after the paired measure: the default's curve, and the recipes chapter 7
+#: The default set, after the paired measure: the default's curve, the recipes chapter 7
 #: compares it with where they change the time (the accuracy side is chapter 7's, over three
-#: seeds). The speed probes ran in earlier versions (XLA, bfloat16, JAX and PyTorch were all
-#: slower on this 2-core CPU); name them with --recipes to run them again.
-DEFAULT_SET = ("default", "previous_default", "no_batch_norm", "batch_512")
+#: seeds), and the bfloat16 probe against the default probe (this CPU has AVX512-BF16). The
+#: other probes ran in earlier versions (XLA, JAX and PyTorch were all slower on a 2-core
+#: CPU); name them with --recipes to run them again.
+DEFAULT_SET = ("default", "previous_default", "no_batch_norm", "batch_512", "probe_default",
+               "probe_bf16")
 
 
 def forward_flops(model: Any) -> int:
