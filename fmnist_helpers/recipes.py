@@ -104,11 +104,12 @@ class Profile:
 
 _FULL = Profile("full")
 
-#: Execution profiles by name. ``smoke`` is ``full`` on 2,000 images for one epoch.
+#: Execution profiles by name. ``smoke`` is ``full`` on 2,000 images for one epoch (8 steps),
+#: which must beat guessing one class in ten (10%) clearly; the default reaches about 20% there.
 PROFILES: dict[str, Profile] = {
     "full": _FULL,
     "smoke": dataclasses.replace(
         _FULL, name="smoke", recipe=dataclasses.replace(_FULL.recipe, epochs=1), train_size=2000,
-        min_test_accuracy=0.2,
+        min_test_accuracy=0.15,
     ),
 }
