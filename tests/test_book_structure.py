@@ -129,6 +129,17 @@ def test_chapters_define_no_helpers(chapter):
         assert not re.search(r"^\s*(def|class) ", source(cell), re.M), source(cell)[:60]
 
 
+#: The longest code line the rendered page shows without cutting it off.
+PAGE_WIDTH = 79
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_visible_code_lines_fit_the_page(chapter):
+    too_long = [line for cell in code_cells(load(chapter)) if "remove-cell" not in tags(cell)
+                for line in source(cell).splitlines() if len(line) > PAGE_WIDTH]
+    assert not too_long, f"{len(too_long)} lines over {PAGE_WIDTH} characters, e.g. {too_long[0]!r}"
+
+
 @pytest.mark.parametrize("chapter", [c for c in CHAPTERS if c[0].isdigit()])
 def test_chapter_has_overview_summary_and_exercises(chapter):
     text = "\n".join(source(c) for c in load(chapter)["cells"] if c["cell_type"] == "markdown")
