@@ -170,9 +170,9 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
 def _open_picture(path: Path, expected: str) -> Image.Image:
     """Open and decode an image file, with errors that name the file and the fix."""
     if not path.is_file():
+        where = "" if path.is_absolute() else f" (relative paths start from {Path.cwd()})"
         raise FileNotFoundError(
-            f"no image file at {path}; expected {expected}. "
-            f"To fix: check the path (relative paths start from {Path.cwd()})"
+            f"no image file at {path}; expected {expected}. To fix: check the path{where}"
         )
     with path.open("rb") as file:  # a missing permission is reported as itself
         try:

@@ -90,6 +90,15 @@ def test_load_image_missing_file(tmp_path):
         load_image(tmp_path / "missing.png")
 
 
+def test_a_missing_relative_path_is_named_with_the_folder_it_starts_from(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"relative paths start from " + re.escape(str(tmp_path))):
+        load_image("missing.png")
+    with pytest.raises(FileNotFoundError) as absolute:
+        load_image(tmp_path / "missing.png")
+    assert "relative paths" not in str(absolute.value)  # an absolute path needs no folder
+
+
 def test_load_image_not_an_image(tmp_path):
     path = tmp_path / "x.png"
     path.write_text("this is text, not a PNG\n")
