@@ -24,6 +24,8 @@ __all__ = [
     "LESSON_ONLY_TAG",
     "PROFILES",
     "TRAINING_TAG",
+    "HIDDEN_PARAMETERS_TAG",
+    "declared_parameters",
     "drop_tagged_cells",
     "execute_book",
     "execute_chapter",
@@ -57,6 +59,12 @@ TRAINING_TAG = "training"
 #: Tag of the code cells only a reader needs, such as chapter 5's early-stopping demo and
 #: exercise solutions: the sweep passes it to :func:`execute_chapter`'s ``skip_tags``.
 LESSON_ONLY_TAG = "lesson-only"
+
+#: Tag of a hidden cell above a chapter's ``parameters`` cell that holds the book's own
+#: settings (the profile's name, the thresholds of hidden checks, size overrides): a reader
+#: sees only what they would change, and papermill, which injects its values right after
+#: the ``parameters`` cell, still overrides these.
+HIDDEN_PARAMETERS_TAG = "hidden-parameters"
 
 #: Notebook-level papermill metadata kept in an executed chapter; the rest (start and end
 #: times, duration, the machine's paths) changes on every run and is dropped.
@@ -174,8 +182,8 @@ def execute_chapter(
     profile_parameters = {**PROFILES[profile].parameters(), **(parameters or {})}
     if artifacts_dir is not None:  # otherwise the chapters' own default, ../artifacts
         profile_parameters["artifacts_dir"] = str(Path(artifacts_dir).resolve())
-    # Pass each chapter only the parameters its `parameters` cell declares.
-    declared = papermill.inspect_notebook(source)
+    # Pass each chapter only the parameters it declares.
+    declared = declared_parameters(source)
     with tempfile.TemporaryDirectory(prefix="fmnist-chapter-") as scratch:
         runnable = source
         if skip_tags:  # a trimmed copy; it still runs in BOOK_DIR, so its relative paths hold
@@ -194,6 +202,49 @@ def execute_chapter(
         )
     tidy_executed_notebook(target, keep_timings=keep_timings)
     return target
+
+
+def declared_parameters(path: str | os.PathLike[str]) -> set[str]:
+    """The names a chapter takes as parameters: its ``parameters`` cell's and its hidden ones'.
+
+    Parameters
+    ----------
+    path
+        A chapter notebook.
+
+    Returns
+    -------
+    set of str
+        The names papermill's ``inspect_notebook`` finds in the ``parameters`` cell, and
+        every name assigned in a cell tagged :data:`HIDDEN_PARAMETERS_TAG`.
+
+    Raises
+    ------
+    ValueError
+        If a hidden-parameters cell sits below the ``parameters`` cell, where it would
+        overwrite the values papermill injects.
+    """
+    import ast
+
+    import nbformat
+    import papermill
+
+    notebook = nbformat.read(path, as_version=4)
+    names = set(papermill.inspect_notebook(path))
+    seen_parameters = False
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        seen_parameters = seen_parameters or "parameters" in tags
+        if HIDDEN_PARAMETERS_TAG not in tags:
+            continue
+        if seen_parameters:
+            raise ValueError(f"{Path(path).name}: the {HIDDEN_PARAMETERS_TAG!r} cell must come "
+                             f"before the 'parameters' cell, or it overwrites what papermill "
+                             f"injects; move it up")
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    return names
 
 
 def drop_tagged_cells(notebook: Any, tags: Collection[str]) -> Any:

@@ -29,7 +29,7 @@ __all__ = [
 
 #: Seeds every recipe of a comparison runs with: each seed draws other initial weights,
 #: another shuffling and dropout, and another 6,000 validation images.
-SEEDS: tuple[int, ...] = (0, 1, 2)
+SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 
 #: The validation accuracy whose time-to-reach the speed comparisons measure.
 TARGET_ACCURACY = 0.92
@@ -48,14 +48,14 @@ RECIPES: dict[str, Recipe] = {
     "dropout 0.3": dataclasses.replace(DEFAULT_RECIPE, model_name="fast_cnn_dropout_0.3"),
     "batch 512": dataclasses.replace(DEFAULT_RECIPE, batch_size=512),
     "10 epochs": dataclasses.replace(DEFAULT_RECIPE, epochs=10),
-    "seed recipe, 1 epoch": _SEED_EPOCH,
-    "seed, rate 0.01": dataclasses.replace(_SEED_EPOCH, learning_rate=1e-2),
-    "seed, momentum": dataclasses.replace(_SEED_EPOCH, optimizer_name="seed_momentum"),
-    "seed, Adam": dataclasses.replace(_SEED_EPOCH, optimizer_name="seed_adam"),
+    "original recipe, 1 epoch": _SEED_EPOCH,
+    "original, rate 0.01": dataclasses.replace(_SEED_EPOCH, learning_rate=1e-2),
+    "original, momentum": dataclasses.replace(_SEED_EPOCH, optimizer_name="seed_momentum"),
+    "original, Adam": dataclasses.replace(_SEED_EPOCH, optimizer_name="seed_adam"),
 }
 
 #: Runs outside the comparisons, by name: the seed post's whole recipe, once, with seed 0.
-SINGLE_RUNS: dict[str, Recipe] = {"seed recipe, 20 epochs": SEED_RECIPE}
+SINGLE_RUNS: dict[str, Recipe] = {"original recipe, 20 epochs": SEED_RECIPE}
 
 
 def changed_fields(base: Recipe, variant: Recipe) -> list[str]:
@@ -143,8 +143,8 @@ COMPARISONS: tuple[Comparison, ...] = (
     Comparison("dropout", "default recipe", ("dropout 0.3",)),
     Comparison("batch size", "default recipe", ("batch 512",)),
     Comparison("epochs", "default recipe", ("10 epochs",)),
-    Comparison("seed optimizer", "seed recipe, 1 epoch",
-               ("seed, rate 0.01", "seed, momentum", "seed, Adam")),
+    Comparison("original optimizer", "original recipe, 1 epoch",
+               ("original, rate 0.01", "original, momentum", "original, Adam")),
 )
 
 

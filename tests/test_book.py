@@ -10,7 +10,8 @@ import papermill
 import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE
-from fmnist_helpers.book import (BOOK_DIR, CHAPTERS, execute_chapter, tidy_executed_notebook,
+from fmnist_helpers.book import (BOOK_DIR, CHAPTERS, HIDDEN_PARAMETERS_TAG, declared_parameters,
+                                 execute_chapter, tidy_executed_notebook,
                                  verified_on)
 
 from .conftest import CHAPTER_5_LESSON_ONLY_CELLS
@@ -34,8 +35,8 @@ def test_the_runner_passes_each_chapter_only_what_it_declares(chapter, papermill
     executed = execute_chapter(chapter, "smoke", output_dir=tmp_path, artifacts_dir="artifacts")
     assert executed == tmp_path / f"{chapter}.ipynb" and executed.is_file()
     (call,) = papermill_calls
-    declared = papermill.inspect_notebook(BOOK_DIR / f"{chapter}.ipynb")
-    assert set(call["parameters"]) <= set(declared)
+    declared = declared_parameters(BOOK_DIR / f"{chapter}.ipynb")
+    assert set(call["parameters"]) <= declared
     assert call["parameters"]["profile"] == "smoke"
     if "artifacts_dir" in declared:  # an absolute path: the kernel runs in the book's folder
         assert call["parameters"]["artifacts_dir"] == str(Path("artifacts").resolve())
@@ -76,8 +77,30 @@ def test_recipe_rejects_impossible_settings():
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_chapter_declares_a_profile_parameter(chapter):
-    declared = papermill.inspect_notebook(BOOK_DIR / f"{chapter}.ipynb")
-    assert "profile" in declared
+    assert "profile" in declared_parameters(BOOK_DIR / f"{chapter}.ipynb")
+
+
+def _notebook_with(tmp_path, *cells):
+    notebook = nbformat.v4.new_notebook(
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    for text, cell_tags in cells:
+        notebook.cells.append(nbformat.v4.new_code_cell(text, metadata={"tags": cell_tags}))
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_declared_parameters_include_the_hidden_cell_above_the_parameters_cell(tmp_path):
+    path = _notebook_with(tmp_path, ('profile = "full"\nmin_accuracy = 0.9', ["remove-cell", HIDDEN_PARAMETERS_TAG]),
+                          ("epochs = 5", ["parameters"]), ("total = epochs", []))
+    assert declared_parameters(path) == {"profile", "min_accuracy", "epochs"}
+
+
+def test_declared_parameters_refuse_a_hidden_cell_below_the_parameters_cell(tmp_path):
+    path = _notebook_with(tmp_path, ("epochs = 5", ["parameters"]),
+                          ('profile = "full"', [HIDDEN_PARAMETERS_TAG]))
+    with pytest.raises(ValueError, match=r"chapter.ipynb: the 'hidden-parameters' cell must come before"):
+        declared_parameters(path)
 
 
 def test_unknown_chapter_and_profile():
