@@ -24,6 +24,9 @@ __all__ = [
     "compare_all",
     "format_difference",
     "format_seconds",
+    "holm",
+    "paired_differences",
+    "paired_interval",
     "seconds_to_target",
 ]
 
@@ -73,7 +76,7 @@ def changed_fields(base: Recipe, variant: Recipe) -> list[str]:
 
     Examples
     --------
-    >>> changed_fields(DEFAULT_RECIPE, dataclasses.replace(DEFAULT_RECIPE, epochs=5))
+    >>> changed_fields(DEFAULT_RECIPE, dataclasses.replace(DEFAULT_RECIPE, epochs=10))
     ['epochs']
     """
     return [field.name for field in dataclasses.fields(Recipe)
@@ -174,11 +177,126 @@ def seconds_to_target(history: Mapping[str, Sequence[float]], training_seconds: 
     return math.nan if reached is None else training_seconds * reached / len(curve)
 
 
-def compare(table: pd.DataFrame, comparison: Comparison, metric: str = "validation accuracy") -> pd.DataFrame:
-    """Each variant's mean difference to the base over the seeds, its standard error and verdict.
+def paired_differences(table: pd.DataFrame, base: str, variant: str,
+                       metric: str = "validation accuracy") -> pd.Series:
+    """A variant's ``metric`` minus its base's, seed by seed, on the seeds both ran.
 
-    A difference counts when it exceeds twice its standard error,
-    ``sqrt(sd_base**2 / n_base + sd_variant**2 / n_variant)``; otherwise it is within noise.
+    The seed fixes the validation images and the initial weights, so the two runs of one
+    seed differ only in the variant's change (and in the noise that change lets through):
+    comparing them seed by seed removes the spread that comes from the seed itself.
+
+    Parameters
+    ----------
+    table
+        One row per run and seed, with columns ``run``, ``seed`` and ``metric``.
+    base, variant
+        Two values of the ``run`` column.
+    metric
+        The column to compare.
+
+    Returns
+    -------
+    pandas.Series
+        Indexed by seed, in increasing order.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"run": ["a", "a", "b", "b"], "seed": [0, 1, 0, 1],
+    ...                       "validation accuracy": [0.90, 0.92, 0.91, 0.94]})
+    >>> paired_differences(table, "a", "b").round(2).tolist()
+    [0.01, 0.02]
+    """
+    def by_seed(run: str) -> pd.Series:
+        rows = table.loc[table["run"] == run, ["seed", metric]].dropna()
+        return rows.set_index("seed")[metric]
+
+    differences = (by_seed(variant) - by_seed(base)).dropna().sort_index()
+    differences.name = f"{variant} - {base}"
+    return differences
+
+
+def paired_interval(differences: Sequence[float] | pd.Series,
+                    confidence: float = 0.95) -> tuple[float, float]:
+    """The mean of paired differences and the half-width of its Student's t interval.
+
+    The interval is ``mean ± t * sd / sqrt(n)``, where ``t`` is the ``(1 + confidence) / 2``
+    quantile of Student's t with ``n - 1`` degrees of freedom: 2.78 for 5 seeds, 4.30 for 3.
+
+    Parameters
+    ----------
+    differences
+        One difference per seed (see :func:`paired_differences`), at least 2.
+    confidence
+        The interval's coverage.
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, margin)``: the interval is ``mean - margin`` to ``mean + margin``.
+
+    Raises
+    ------
+    ValueError
+        If there are fewer than 2 differences, or ``confidence`` is not between 0 and 1.
+
+    Examples
+    --------
+    >>> mean, margin = paired_interval([0.1, 0.2, 0.3])
+    >>> round(mean, 3), round(margin, 3)
+    (0.2, 0.248)
+    """
+    from scipy import stats
+
+    values = pd.Series(differences, dtype=float).dropna()
+    if len(values) < 2:
+        raise ValueError(f"a t interval needs at least 2 paired differences, got {len(values)}; "
+                         f"run both recipes with more seeds")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
+    critical = stats.t.ppf((1 + confidence) / 2, df=len(values) - 1)
+    return float(values.mean()), float(critical * values.std() / math.sqrt(len(values)))
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down adjustment of p-values for a family of comparisons.
+
+    Sort the ``m`` p-values, multiply the ``k``-th smallest by ``m - k + 1``, keep each at
+    least as large as the one before, and cap at 1. A comparison whose adjusted p-value is
+    below 0.05 holds with a family-wise error rate of 5%: the chance that any of the
+    family's findings is noise stays below 5%, however many comparisons there are.
+
+    Parameters
+    ----------
+    p_values
+        One per comparison, in any order.
+
+    Returns
+    -------
+    list of float
+        The adjusted p-values, in the order given.
+
+    Examples
+    --------
+    >>> holm([0.01, 0.04, 0.03])
+    [0.03, 0.06, 0.06]
+    """
+    order = sorted(range(len(p_values)), key=lambda index: p_values[index])
+    adjusted = [0.0] * len(p_values)
+    running = 0.0
+    for rank, index in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[index]))
+        adjusted[index] = round(running, 12)
+    return adjusted
+
+
+def compare(table: pd.DataFrame, comparison: Comparison, metric: str = "validation accuracy",
+            confidence: float = 0.95) -> pd.DataFrame:
+    """Each variant's paired difference to the base: its mean, t interval, p-value and verdict.
+
+    For every seed both recipes ran, take the variant's ``metric`` minus the base's
+    (:func:`paired_differences`); give their mean and Student's t interval
+    (:func:`paired_interval`). A difference counts only when its interval excludes 0:
+    the verdict is ``"higher"`` or ``"lower"``, and otherwise ``"undecided"``.
 
     Parameters
     ----------
@@ -187,58 +305,70 @@ def compare(table: pd.DataFrame, comparison: Comparison, metric: str = "validati
     comparison
         What to compare.
     metric
-        A column of ``table``: ``"validation accuracy"`` or ``"seconds to 92%"``, say.
+        A column of ``table``: ``"validation accuracy"``, say.
+    confidence
+        The intervals' coverage.
 
     Returns
     -------
     pandas.DataFrame
         One row per variant: ``comparison``, ``base``, ``variant``, ``change``, ``seeds``,
-        ``base mean``, ``variant mean``, ``variant sd``, ``difference``, ``standard error``
-        and ``verdict`` (``"higher"``, ``"lower"`` or ``"within noise"``).
+        ``base mean``, ``variant mean``, ``difference`` (the mean paired difference),
+        ``margin`` (the interval's half-width), ``low``, ``high``, ``p value`` (the paired
+        t test's, two-sided) and ``verdict``.
 
     Raises
     ------
     ValueError
-        If a recipe of the comparison has fewer than 2 seeds with a value in ``table``.
+        If a variant shares fewer than 2 seeds with its base in ``table``.
     """
-    def values(run: str) -> pd.Series:
-        found = table.loc[table["run"] == run, metric].dropna()
-        if len(found) < 2:
-            raise ValueError(f"comparison {comparison.name!r} needs at least 2 seeds of {run!r} with "
-                             f"a {metric!r}, found {len(found)}; run the sweep for it: "
-                             f"python -m fmnist_helpers.sweep --runs {run!r}")
-        return found
+    from scipy import stats
 
-    base = values(comparison.base)
     rows = []
     for variant in comparison.variants:
-        other = values(variant)
-        difference = other.mean() - base.mean()
-        error = math.sqrt(base.var() / len(base) + other.var() / len(other))
-        verdict = ("within noise" if abs(difference) <= 2 * error
-                   else "higher" if difference > 0 else "lower")
+        differences = paired_differences(table, comparison.base, variant, metric)
+        if len(differences) < 2:
+            raise ValueError(
+                f"comparison {comparison.name!r} needs at least 2 seeds that both {comparison.base!r} "
+                f"and {variant!r} ran, with a {metric!r}; found {len(differences)}; run the sweep "
+                f"for them: python -m fmnist_helpers.sweep --runs {comparison.base!r} {variant!r}")
+        mean, margin = paired_interval(differences, confidence)
+        seeds = differences.index
+        base = table[(table["run"] == comparison.base) & table["seed"].isin(seeds)][metric]
+        other = table[(table["run"] == variant) & table["seed"].isin(seeds)][metric]
+        p_value = float(stats.ttest_1samp(differences, 0.0).pvalue) if margin > 0 else 0.0
+        verdict = ("undecided" if mean - margin <= 0 <= mean + margin
+                   else "higher" if mean > 0 else "lower")
         rows.append({
             "comparison": comparison.name, "base": comparison.base, "variant": variant,
-            "change": comparison.describe(variant), "seeds": min(len(base), len(other)),
-            "base mean": base.mean(), "variant mean": other.mean(), "variant sd": other.std(),
-            "difference": difference, "standard error": error, "verdict": verdict,
+            "change": comparison.describe(variant), "seeds": len(differences),
+            "base mean": base.mean(), "variant mean": other.mean(), "difference": mean,
+            "margin": margin, "low": mean - margin, "high": mean + margin, "p value": p_value,
+            "verdict": verdict,
         })
     return pd.DataFrame(rows)
 
 
 def compare_all(table: pd.DataFrame, comparisons: Sequence[Comparison] = COMPARISONS,
                 metric: str = "validation accuracy") -> pd.DataFrame:
-    """:func:`compare` for every comparison, one table, indexed by variant."""
-    return pd.concat([compare(table, comparison, metric) for comparison in comparisons]).set_index("variant")
+    """:func:`compare` for every comparison, one table indexed by variant, with Holm's p-values.
+
+    The column ``Holm p value`` adjusts each p-value for the number of comparisons in the
+    table (:func:`holm`); ``holds after Holm`` says whether it stays below 0.05.
+    """
+    table = pd.concat([compare(table, comparison, metric) for comparison in comparisons])
+    table["Holm p value"] = holm(table["p value"].tolist())
+    table["holds after Holm"] = table["Holm p value"] < 0.05
+    return table.set_index("variant")
 
 
 def format_difference(row: Mapping[str, Any], scale: float = 100, unit: str = " points") -> str:
-    """A difference and twice its standard error, rounded to what the noise allows.
+    """A paired difference and its interval's half-width, rounded to what the noise allows.
 
     Parameters
     ----------
     row
-        A row of :func:`compare`.
+        A row of :func:`compare`, with ``difference`` and ``margin``.
     scale
         Multiplies both numbers: 100 turns accuracies into percentage points.
     unit
@@ -247,21 +377,21 @@ def format_difference(row: Mapping[str, Any], scale: float = 100, unit: str = " 
     Returns
     -------
     str
-        Such as ``"+4.6 ± 0.4 points"``: one decimal, or more while twice the standard
-        error rounds to zero or to the same figure as the difference (``"+0.46 ± 0.45"``,
-        so that a reader sees which side of the rule it falls on).
+        Such as ``"+4.6 ± 0.4 points"``: one decimal, or more while the margin rounds to
+        zero or to the same figure as the difference (``"+0.46 ± 0.45"``, so that a reader
+        sees which side of zero the interval ends).
 
     Examples
     --------
-    >>> format_difference({"difference": 0.0461, "standard error": 0.0021})
+    >>> format_difference({"difference": 0.0461, "margin": 0.0042})
     '+4.6 ± 0.4 points'
     """
-    difference, margin = scale * row["difference"], 2 * scale * row["standard error"]
+    difference, margin = scale * row["difference"], scale * row["margin"]
     decimals = 1
     while decimals < 4 and margin > 0 and f"{margin:.{decimals}f}" == f"{0:.{decimals}f}":
         decimals += 1
     if margin > 0 and f"{abs(difference):.{decimals}f}" == f"{margin:.{decimals}f}":
-        decimals += 1  # one more, to show which side of the margin the difference falls
+        decimals += 1  # one more, to show which side of zero the interval ends
     return f"{difference:+.{decimals}f} ± {margin:.{decimals}f}{unit}"
 
 

@@ -148,7 +148,9 @@ class EpochLogger(keras.callbacks.Callback):
 
     The seconds count training only, not the scoring of validation data, and vary from
     machine to machine (and run to run); the metrics repeat exactly in a seeded run.
-    After training, ``seconds`` holds each epoch's.
+    After training, ``seconds`` holds each epoch's wall-clock seconds and ``cpu_seconds``
+    the process's CPU seconds in the same spans (user and system, every thread), which
+    other programs running beside it change less.
 
     Parameters
     ----------
@@ -160,14 +162,16 @@ class EpochLogger(keras.callbacks.Callback):
         super().__init__()
         self.file = file
         self.seconds: list[float] = []
-        self._start: float | None = None
+        self.cpu_seconds: list[float] = []
+        self._start: tuple[float, float] | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.epochs = self.params.get("epochs")
         self.seconds = []
+        self.cpu_seconds = []
 
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._start = time.perf_counter()
+        self._start = (time.perf_counter(), time.process_time())
 
     def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._stop()
@@ -180,7 +184,8 @@ class EpochLogger(keras.callbacks.Callback):
 
     def _stop(self) -> None:
         if self._start is not None:
-            self.seconds.append(time.perf_counter() - self._start)
+            self.seconds.append(time.perf_counter() - self._start[0])
+            self.cpu_seconds.append(time.process_time() - self._start[1])
             self._start = None
 
 

@@ -1,5 +1,6 @@
-"""Tests of benchmarks/train_speed.py: its arithmetic, its report and one tiny real run."""
+"""Tests of benchmarks/train_speed.py: its arithmetic, its report and tiny real runs."""
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -8,30 +9,63 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_helpers import DEFAULT_RECIPE
+from fmnist_helpers import DEFAULT_RECIPE, SEED_RECIPE
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
 _spec = importlib.util.spec_from_file_location("train_speed", SCRIPT)
 train_speed = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(train_speed)
 
-RUN = {"model": "fast_cnn", "optimizer": "adam", "learning_rate": 2e-3, "batch_size": 128,
-       "epochs": 3, "precision": "float32", "backend": "tensorflow", "note": "test"}
+PROBE = {"model": "fast_cnn", "optimizer": "adam", "learning_rate": 2e-3, "batch_size": 128,
+         "epochs": 3, "precision": "float32", "backend": "tensorflow", "note": "test"}
 
 
-def result(seconds, accuracy, images=60000):
-    return {"epoch_seconds": seconds, "test_accuracy": accuracy, "train_images": images,
-            "train_flops_per_image": 1e6, "backend": "tensorflow"}
+def probe_result(seconds, images=60000):
+    return {"epoch_seconds": seconds, "train_images": images, "train_flops_per_image": 1e6,
+            "backend": "tensorflow"}
 
 
-def test_the_default_run_trains_the_books_recipe_through_train_model(monkeypatch):
-    """The benchmark's "default" row times exactly what chapter 5 trains, by the same function."""
+def unit_record(kind, seed, seconds, accuracy=()):
+    return {"kind": kind, "seed": seed, "train_images": 54000, "seconds": seconds,
+            "cpu_seconds": 2 * seconds, "epoch_seconds": [seconds / 2, seconds / 2],
+            "val_accuracy": list(accuracy), "train_flops_per_image": 1e6}
+
+
+def test_each_pair_divides_the_default_run_by_the_original_epochs_around_it():
+    assert train_speed.pair_ratios([40.0, 60.0, 50.0, 30.0], [25.0, 22.0, 20.0]) == pytest.approx(
+        [0.5, 0.4, 0.5])  # 25 / mean(40, 60), 22 / mean(60, 50), 20 / mean(50, 30)
+    assert train_speed.pair_ratios([40.0], [20.0]) == [0.5]  # no epoch after: the one before
+
+
+def test_the_paired_measure_alternates_units_and_applies_the_mean_over_seeds_rule():
+    calls = []
+    seconds = {"original": iter([40.0, 60.0, 50.0]), "default": iter([25.0, 22.0])}
+    accuracy = {0: [0.90, 0.925], 1: [0.90, 0.914]}
+
+    def fake_unit(kind, seed, train_size):
+        calls.append((kind, seed, train_size))
+        return unit_record(kind, seed, next(seconds[kind]), accuracy[seed] if kind == "default" else ())
+
+    paired = train_speed.run_paired([0, 1], 600, unit=fake_unit)
+    assert calls == [("original", 0, 600), ("default", 0, 600), ("original", 0, 600),
+                     ("default", 1, 600), ("original", 1, 600)]
+    assert paired["ratios"] == pytest.approx([0.5, 0.4]) and paired["median_ratio"] == pytest.approx(0.45)
+    assert paired["cpu_ratios"] == pytest.approx([0.5, 0.4])
+    # seed 0 ends above 92% and seed 1 below; their mean, 91.95%, is below: not reached
+    assert paired["mean_final_val_accuracy"] == pytest.approx(0.9195)
+    assert paired["reaches_target"] is False
+    with pytest.raises(ValueError, match=r"the paired measure needs at least one seed"):
+        train_speed.run_paired([], 600, unit=fake_unit)
+
+
+def test_a_unit_trains_the_books_recipes_through_train_model_on_the_seeds_split(monkeypatch):
+    """The default run times exactly what chapter 5 trains, by the same function, on its split."""
     import numpy as np
 
     import fmnist_helpers
 
-    images = np.zeros((8, 28, 28), dtype=np.uint8)
-    labels = np.arange(8, dtype=np.uint8)
+    images = np.zeros((200, 28, 28), dtype=np.uint8)
+    labels = np.arange(200) % 10
     monkeypatch.setattr(fmnist_helpers, "load_data", lambda: ((images, labels), (images, labels)))
     trained = []
 
@@ -39,39 +73,34 @@ def test_the_default_run_trains_the_books_recipe_through_train_model(monkeypatch
         pass
 
     def recording_train_model(recipe, x_train, y_train, **kwargs):
-        trained.append((recipe, len(x_train), kwargs["validation_data"][0].shape))
-        raise Trained  # the recipe is all this test needs; no training
+        validation = kwargs.get("validation_data")
+        trained.append((recipe, len(x_train), None if validation is None else len(validation[0])))
+        raise Trained  # the recipe and the images are all this test needs; no training
 
     monkeypatch.setattr(fmnist_helpers, "train_model", recording_train_model)
-    with pytest.raises(Trained):
-        train_speed.run_recipe(train_speed.RECIPES["default"], train_size=6)
-    assert trained == [(DEFAULT_RECIPE, 6, (8, 28, 28, 1))]
+    for kind in ("default", "original"):
+        with pytest.raises(Trained):
+            train_speed.run_unit(kind, seed=3, train_size=12)
+    assert trained == [(dataclasses.replace(DEFAULT_RECIPE, seed=3), 12, 20),
+                       (dataclasses.replace(SEED_RECIPE, epochs=1, seed=3), 12, None)]
+    with pytest.raises(ValueError, match=r"unknown unit 'test'; expected 'original' or 'default'"):
+        train_speed.run_unit("test", seed=0, train_size=12)
 
 
-def test_each_pair_divides_the_default_run_by_the_seed_epochs_around_it():
-    ratios = train_speed.pair_ratios([40.0, 60.0, 50.0, 30.0], [25.0, None, 20.0])
-    assert ratios == [0.5, None, 0.5]  # 25 / mean(40, 60); a miss has no ratio; 20 / mean(50, 30)
-    assert train_speed.pair_ratios([40.0], [20.0]) == [0.5]  # no seed epoch after: the one before
-
-
-def test_the_median_ratio_counts_a_run_that_missed_the_target_as_slowest():
-    assert train_speed._median([0.7, None, 0.5]) == 0.7
-    assert train_speed._median([0.7, 0.6, 0.5]) == 0.6
-    assert train_speed._median([None, None, 0.5]) is None
-
-
-def test_the_report_shows_every_pair_and_the_median():
-    paired = {"seed_epoch_seconds": [40.0, 60.0, 50.0], "ratios": [0.5, 0.4], "cpu_ratios": [0.6, None],
-              "median_ratio": 0.5, "median_cpu_ratio": 0.6,
-              "runs": [{"seconds_to_target": 25.0, "epochs_to_target": 5},
-                       {"seconds_to_target": 22.0, "epochs_to_target": 5}]}
+def test_the_report_shows_every_pair_the_medians_and_the_rule():
+    paired = {"originals": [unit_record("original", 0, 40.0), unit_record("original", 0, 60.0),
+                            unit_record("original", 1, 50.0)],
+              "runs": [unit_record("default", 0, 25.0, [0.925]), unit_record("default", 1, 22.0, [0.914])],
+              "ratios": [0.5, 0.4], "cpu_ratios": [0.6, 0.45], "median_ratio": 0.45, "median_cpu_ratio": 0.525,
+              "mean_final_val_accuracy": 0.9195, "reaches_target": False}
     lines = train_speed.paired_markdown(paired)
-    assert "| 1 | 40.0 s | 25.0 s | 5 | 60.0 s | 0.50 | 0.60 |" in lines
-    assert "| 2 | 60.0 s | 22.0 s | 5 | 50.0 s | 0.40 | - |" in lines
-    assert lines[-1] == "Median ratio: 0.50 seed epochs (CPU time: 0.60)."
+    assert "| 0 | 40.0 s | 25.0 s | 60.0 s | 0.50 | 0.60 | 92.50% |" in lines
+    assert "| 1 | 60.0 s | 22.0 s | 50.0 s | 0.40 | 0.45 | 91.40% |" in lines
+    assert lines[-1] == ("Median ratio: 0.45 original-recipe epochs (CPU time: 0.53). Mean final "
+                         "validation accuracy over 2 seeds: 91.95%, so the default does not reach 92%.")
 
 
-def test_every_recipe_uses_known_settings():
+def test_every_probe_uses_known_settings():
     base = {"model", "optimizer", "learning_rate", "batch_size", "epochs", "precision", "backend", "note"}
     for name, recipe in train_speed.RECIPES.items():
         assert set(recipe) <= base | set(train_speed.SETTINGS), name
@@ -82,7 +111,7 @@ def test_every_recipe_uses_known_settings():
 def test_speed_probes_differ_from_the_default_probe_in_one_setting():
     control = train_speed.RECIPES["probe_default"]
     for name, probe in train_speed.RECIPES.items():
-        if name.startswith("probe_") and name != "probe_default":
+        if name != "probe_default":
             changed = {key for key in set(probe) | set(control)
                        if key not in ("note", "train_size") and probe.get(key) != control.get(key)}
             # Keras turns XLA off under op determinism, so the XLA probe turns both.
@@ -90,48 +119,25 @@ def test_speed_probes_differ_from_the_default_probe_in_one_setting():
             assert len(changed) == expected, (name, changed)
 
 
-def test_time_to_target_counts_every_epoch_up_to_the_first_hit():
-    row = train_speed.summarize("run", RUN, result([10.0, 5.0, 5.0], [0.90, 0.921, 0.93]), peak=100.0)
-    assert row["seconds_to_target"] == 15.0
-    assert row["epochs_to_target"] == 2
-    assert row["seconds_per_epoch"] == 5.0  # the first epoch (tracing) is left out
-    assert row["images_per_second"] == 12000.0
-    assert row["achieved_gflops"] == pytest.approx(12.0)
-    assert row["fraction_of_peak"] == pytest.approx(0.12)
-    assert row["final_test_accuracy"] == 0.93
-
-
-def test_a_run_below_target_has_no_time_to_target():
-    row = train_speed.summarize("run", RUN, result([10.0, 5.0, 5.0], [0.90, 0.91, 0.9199]), peak=100.0)
-    assert row["seconds_to_target"] is None
-    assert row["epochs_to_target"] is None
-
-
 def test_speed_probe_keeps_its_fastest_epoch_after_the_first_and_scales_to_60000_images():
-    probe = dict(RUN, speed_only=True)
-    row = train_speed.summarize("probe", probe, result([1.0, 3.0, 2.0], [], images=12000), peak=100.0)
+    row = train_speed.summarize("probe", PROBE, probe_result([1.0, 3.0, 2.0], images=12000), peak=100.0)
     assert row["images_per_second"] == 6000.0
     assert row["seconds_per_epoch"] == 10.0
-    assert row["final_test_accuracy"] is None
-    assert row["seconds_to_target"] is None
+    assert row["achieved_gflops"] == pytest.approx(6.0)
+    assert row["fraction_of_peak"] == pytest.approx(0.06)
 
 
-def test_markdown_reports_ratios_against_baselines_from_the_same_run():
+def test_markdown_reports_probe_ratios_against_the_default_probe_from_the_same_run():
     rows = [
-        train_speed.summarize("seed", RUN, result([20.0, 20.0], [0.6, 0.7]), 100.0),
-        train_speed.summarize("default", RUN, result([6.0, 5.0], [0.9, 0.925]), 100.0),
-        train_speed.summarize("probe_default", dict(RUN, speed_only=True), result([1, 2, 2], [], 12000), 100.0),
-        train_speed.summarize("probe_x", dict(RUN, speed_only=True, note="faster"), result([1, 1, 1], [], 12000), 100.0),
+        train_speed.summarize("probe_default", PROBE, probe_result([1, 2, 2], 12000), 100.0),
+        train_speed.summarize("probe_x", dict(PROBE, note="faster"), probe_result([1, 1, 1], 12000), 100.0),
     ]
     report = {"date": "2026-01-01", "machine": {"cpu": "CPU", "cores": 2},
               "versions": {"tensorflow": "2", "keras": "3"}, "train_size": 60000,
-              "target_accuracy": 0.92, "peak_gflops": {"float32": 100.0, "bfloat16": 50.0}, "recipes": rows}
+              "target_accuracy": 0.92, "peak_gflops": {"float32": 100.0, "bfloat16": 50.0},
+              "paired": None, "recipes": rows}
     text = train_speed.markdown(report)
-    seed_line = next(line for line in text.splitlines() if line.startswith("| seed |"))
-    default_line = next(line for line in text.splitlines() if line.startswith("| default |"))
     probe_line = next(line for line in text.splitlines() if line.startswith("| probe_x |"))
-    assert "| 1.00x | not reached | - | 70.00% |" in seed_line
-    assert "| 4.00x | 11 s | 2 | 92.50% |" in default_line
     assert "| faster | 12,000 | 5.0 | 12,000 | 2.00x |" in probe_line
 
 
@@ -145,33 +151,12 @@ def test_run_recipe_trains_a_tiny_probe(real_data):
     measured = json.loads(completed.stdout.strip().splitlines()[-1])
     assert measured["train_images"] == 256
     assert len(measured["epoch_seconds"]) == 2
-    assert measured["test_accuracy"] == []  # probes only time training
     assert measured["train_flops_per_image"] > 0
 
 
-@pytest.mark.slow  # a new Python process that imports TensorFlow and trains
-def test_run_paired_interleaves_seed_epochs_and_default_runs(real_data):
-    completed = subprocess.run(
-        [sys.executable, str(SCRIPT), "--run-paired", "2", "--train-size", "256"],
-        stdout=subprocess.PIPE, text=True, check=True,
-    )
-    paired = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert len(paired["seed_epoch_seconds"]) == 3 and len(paired["runs"]) == 2
-    assert paired["candidate"]["model_name"] == DEFAULT_RECIPE.model_name
-    first = paired["runs"][0]
-    assert len(first["epoch_seconds"]) == len(first["test_accuracy"]) <= DEFAULT_RECIPE.epochs
-    # 256 images cannot reach 92%: no time to target, no ratio, and all epochs were trained
-    assert first["seconds_to_target"] is None and paired["ratios"] == [None, None]
-    assert len(first["epoch_seconds"]) == DEFAULT_RECIPE.epochs
-
-
-def test_a_default_run_stops_after_the_first_epoch_at_the_target():
-    class Model:
-        stop_training = False
-
-    stop = train_speed.StopAtTarget()
-    stop.set_model(Model())
-    stop.on_epoch_end(0, {"val_accuracy": 0.9199})
-    assert not stop.model.stop_training
-    stop.on_epoch_end(1, {"val_accuracy": 0.92})
-    assert stop.model.stop_training
+@pytest.mark.slow  # new Python processes that import TensorFlow and train
+def test_a_real_default_unit_trains_its_whole_schedule_and_scores_validation(real_data):
+    unit = train_speed._run_unit_process("default", 1, 256)
+    assert unit["train_images"] == 256 and unit["seed"] == 1
+    assert len(unit["epoch_seconds"]) == len(unit["val_accuracy"]) == DEFAULT_RECIPE.epochs
+    assert unit["cpu_seconds"] > 0 and unit["process_seconds"] > unit["seconds"]

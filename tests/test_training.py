@@ -1,5 +1,6 @@
 """Tests of fmnist_helpers/training.py."""
 
+import io
 import re
 
 import keras
@@ -8,7 +9,7 @@ import pytest
 
 import dataclasses
 
-from fmnist_helpers import (DEFAULT_RECIPE, build_model, check_follows_recipe, load_history,
+from fmnist_helpers import (DEFAULT_RECIPE, EpochLogger, build_model, check_follows_recipe, load_history,
                             load_or_train_model, make_optimizer, make_schedule, save_history,
                             seed_everything, train_model)
 
@@ -108,6 +109,23 @@ def test_train_model_prints_one_line_per_epoch_with_seconds(capsys):
     assert re.match(r"Epoch 1/2 \(\d+\.\d s\): accuracy ", lines[0])
     assert "val_loss" in lines[1] and "ms/step" not in lines[1]
     assert set(history.history) == {"accuracy", "loss", "val_accuracy", "val_loss"}
+
+
+def test_epoch_logger_records_wall_and_cpu_seconds_of_training_only(monkeypatch):
+    from fmnist_helpers.training import time as clock
+
+    ticks = iter(range(100))  # each reading of either clock advances it by one second
+    monkeypatch.setattr(clock, "perf_counter", lambda: float(next(ticks)))
+    monkeypatch.setattr(clock, "process_time", lambda: 10.0 * next(ticks))
+    logger = EpochLogger(file=io.StringIO())
+    logger.set_params({"epochs": 2})
+    logger.on_train_begin()
+    for epoch in range(2):
+        logger.on_epoch_begin(epoch)
+        logger.on_test_begin()  # the clocks stop when validation scoring begins
+        logger.on_epoch_end(epoch, {"loss": 0.5})
+    # wall: read at 0 and 2, then 4 and 6; CPU: read at 1 and 3, then 5 and 7 (times 10)
+    assert logger.seconds == [2.0, 2.0] and logger.cpu_seconds == [20.0, 20.0]
 
 
 @pytest.mark.parametrize(
