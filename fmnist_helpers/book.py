@@ -25,8 +25,10 @@ __all__ = [
     "PROFILES",
     "TRAINING_TAG",
     "HIDDEN_PARAMETERS_TAG",
+    "HIDDEN_CODE_TAGS",
     "declared_parameters",
     "drop_tagged_cells",
+    "visible_code_cells",
     "execute_book",
     "execute_chapter",
     "glue",
@@ -65,6 +67,11 @@ LESSON_ONLY_TAG = "lesson-only"
 #: sees only what they would change, and papermill, which injects its values right after
 #: the ``parameters`` cell, still overrides these.
 HIDDEN_PARAMETERS_TAG = "hidden-parameters"
+
+#: Tags of the code cells whose code the site does not show: a removed cell, and a cell
+#: whose input is removed (its output stays). Cells tagged ``hide-cell`` or ``hide-input``
+#: are shown folded, so a reader can unfold and copy them.
+HIDDEN_CODE_TAGS = ("remove-cell", "remove-input")
 
 #: Notebook-level papermill metadata kept in an executed chapter; the rest (start and end
 #: times, duration, the machine's paths) changes on every run and is dropped.
@@ -274,6 +281,34 @@ def drop_tagged_cells(notebook: Any, tags: Collection[str]) -> Any:
     trimmed.cells = [cell for cell in trimmed.cells
                      if not set(tags) & set(cell.get("metadata", {}).get("tags", []))]
     return trimmed
+
+
+def visible_code_cells(notebook: Any) -> list[tuple[int, Any]]:
+    """The code cells a reader of the site sees, in order, with their places in the notebook.
+
+    A cell tagged with one of :data:`HIDDEN_CODE_TAGS` is left out (the site shows none of
+    its code); a folded cell (``hide-cell``, ``hide-input``) is kept. Markdown is left out.
+
+    Parameters
+    ----------
+    notebook
+        An ``nbformat.NotebookNode``, or the same notebook as plain JSON (a ``dict``).
+
+    Returns
+    -------
+    list of (int, cell)
+        Each visible code cell with its index in ``notebook``'s cells (markdown counted),
+        the cell itself, not a copy.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> chapter = nbformat.read(BOOK_DIR / "1_load.ipynb", as_version=4)
+    >>> sources = [cell.source for _, cell in visible_code_cells(chapter)]
+    """
+    return [(index, cell) for index, cell in enumerate(notebook["cells"])
+            if cell["cell_type"] == "code"
+            and not set(HIDDEN_CODE_TAGS) & set(cell.get("metadata", {}).get("tags", []))]
 
 
 def tidy_executed_notebook(path: str | os.PathLike[str], *, keep_timings: bool = False) -> None:
