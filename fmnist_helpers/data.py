@@ -330,6 +330,27 @@ def _download(expected: DataFile, target_dir: Path) -> Path:
     )
 
 
+def _not_found_message(
+    name: str, dirs: list[Path], data_dir: str | os.PathLike[str] | None, may_download: bool
+) -> str:
+    """Say which file is missing, where it was looked for, and a fix that applies there."""
+    expected = f"Expected the four files {', '.join(FILES)}, or the same without .gz"
+    if may_download:  # the automatic search, with downloads turned off
+        searched = ", ".join(str(folder) for folder in dirs)
+        return f"{name} not found; searched {searched} (downloads are off). {expected}. {_HOW_TO_GET}."
+    folder = dirs[0]
+    if data_dir is not None:
+        chosen, other_way = "the data_dir you passed", "call load_data() without data_dir"
+    else:
+        chosen, other_way = "the folder FMNIST_DATA_DIR names", "unset FMNIST_DATA_DIR"
+    return (
+        f"{name} not found in {folder}, {chosen}. That folder is the only place searched: "
+        f"it wins over every other place, downloads included. {expected}. To fix: put the "
+        f"four files into {folder}, or {other_way} to search Keras' cache and Debian's "
+        f"folder and download what is missing."
+    )
+
+
 def find_data_dir(
     data_dir: str | os.PathLike[str] | None = None, download: bool = True
 ) -> dict[str, Path]:
@@ -375,13 +396,7 @@ def find_data_dir(
         if found is None and may_download and download:
             found = _download(expected, keras_cache_dir())
         if found is None:
-            searched = ", ".join(str(folder) for folder in dirs)
-            raise DatasetError(
-                f"{name} not found; searched {searched}"
-                f"{'' if may_download else ' only, as asked'}"
-                f"{' (downloads are off)' if may_download and not download else ''}. "
-                f"Expected the four files {', '.join(FILES)}, or the same without .gz. {_HOW_TO_GET}."
-            )
+            raise DatasetError(_not_found_message(name, dirs, data_dir, may_download))
         paths[name] = found
     return paths
 

@@ -251,10 +251,48 @@ def test_download_off_names_files_and_fixes(tiny_files, isolated):
     assert "set FMNIST_DATA_DIR to a folder holding the four files (.gz or uncompressed)" in str(info.value)
 
 
-def test_explicit_dir_missing_file(tiny_dir, isolated):
+def test_empty_explicit_dir_says_it_wins_and_its_fixes_work(tiny_dir, tiny_files, isolated, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(
+        DatasetError,
+        match=rf"^{TRAIN_IMAGES} not found in {empty}, the data_dir you passed\. That folder is the "
+        rf"only place searched: it wins over every other place, downloads included\. Expected "
+        rf"the four files .* To fix: put the four files into {empty}, or call load_data\(\) "
+        rf"without data_dir to search Keras' cache",
+    ) as info:
+        load_data(empty)
+    assert "FMNIST_DATA_DIR" not in str(info.value)  # setting it would change nothing
+    # The first fix: the files in the folder.
+    assert_matches(load_data(copy_files(tiny_dir, empty), download=False), tiny_files)
+    # The second: no data_dir, and the search finds them in Keras' cache.
+    copy_files(tiny_dir, isolated / "datasets" / "fashion-mnist")
+    assert_matches(load_data(download=False), tiny_files)
+
+
+def test_explicit_dir_missing_one_file(tiny_dir, isolated):
     (tiny_dir / TRAIN_LABELS).unlink()
-    with pytest.raises(DatasetError, match=rf"{TRAIN_LABELS} not found; searched .* only, as asked"):
+    with pytest.raises(DatasetError, match=rf"^{TRAIN_LABELS} not found in {tiny_dir}, the data_dir you passed"):
         load_data(tiny_dir)
+
+
+def test_empty_env_var_dir_says_it_wins_and_its_fixes_work(tiny_dir, tiny_files, isolated, monkeypatch, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setenv("FMNIST_DATA_DIR", str(empty))
+    with pytest.raises(
+        DatasetError,
+        match=rf"^{TRAIN_IMAGES} not found in {empty}, the folder FMNIST_DATA_DIR names\. That folder "
+        rf"is the only place searched: .* To fix: put the four files into {empty}, or unset "
+        rf"FMNIST_DATA_DIR to search Keras' cache",
+    ):
+        load_data()
+    copy_files(tiny_dir, empty)
+    assert_matches(load_data(download=False), tiny_files)  # the first fix
+    (empty / TRAIN_IMAGES).unlink()
+    copy_files(tiny_dir, isolated / "datasets" / "fashion-mnist")
+    monkeypatch.delenv("FMNIST_DATA_DIR")
+    assert_matches(load_data(download=False), tiny_files)  # the second
 
 
 def test_truncated_gz(tiny_dir, isolated):
