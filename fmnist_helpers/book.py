@@ -6,12 +6,14 @@ Usage: ``python -m fmnist_helpers.book execute [--profile full|smoke] [--output-
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
+import logging
 import os
 import sys
 import tempfile
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -196,19 +198,39 @@ def execute_chapter(
         if skip_tags:  # a trimmed copy; it still runs in BOOK_DIR, so its relative paths hold
             runnable = Path(scratch) / source.name
             nbformat.write(drop_tagged_cells(nbformat.read(source, as_version=4), skip_tags), runnable)
-        papermill.execute_notebook(
-            runnable,
-            target,
-            parameters={name: value for name, value in profile_parameters.items() if name in declared},
-            cwd=BOOK_DIR,
-            kernel_name="python3",
-            progress_bar=True,
-            execution_timeout=CELL_TIMEOUT,
-            report_mode=False,
-            config=kernel_config(),
-        )
+        hidden = declared - set(papermill.inspect_notebook(source))
+        with _quiet_about(hidden):
+            papermill.execute_notebook(
+                runnable,
+                target,
+                parameters={name: value for name, value in profile_parameters.items() if name in declared},
+                cwd=BOOK_DIR,
+                kernel_name="python3",
+                progress_bar=True,
+                execution_timeout=CELL_TIMEOUT,
+                report_mode=False,
+                config=kernel_config(),
+            )
     tidy_executed_notebook(target, keep_timings=keep_timings)
     return target
+
+
+@contextlib.contextmanager
+def _quiet_about(hidden: Collection[str]) -> Iterator[None]:
+    """Silence papermill's "Passed unknown parameter" warning for the hidden parameters.
+
+    Papermill only knows the ``parameters`` cell, so it warns about every name that a
+    hidden-parameters cell declares, although it injects them all the same.
+    """
+    warnings = {f"Passed unknown parameter: {name}" for name in hidden}
+    quiet = logging.Filter()
+    quiet.filter = lambda record: record.getMessage() not in warnings  # type: ignore[method-assign]
+    logger = logging.getLogger("papermill")
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
 
 
 def declared_parameters(path: str | os.PathLike[str]) -> set[str]:

@@ -230,3 +230,16 @@ def test_a_runtime_folder_too_deep_for_socket_names_keeps_tcp_without_its_warnin
                                config=config)
     assert nbformat.read(tmp_path / "out.ipynb", 4).cells[0].outputs[0]["text"] == "42\n"
     assert "without encryption" not in capfd.readouterr().err
+
+
+def test_papermill_is_quiet_only_about_the_hidden_parameters(caplog):
+    import logging
+
+    from fmnist_helpers.book import _quiet_about
+
+    logger = logging.getLogger("papermill")
+    with caplog.at_level(logging.WARNING, logger="papermill"), _quiet_about({"profile"}):
+        logger.warning("Passed unknown parameter: profile")
+        logger.warning("Passed unknown parameter: epoch")  # a typo still warns
+    assert [record.getMessage() for record in caplog.records] == ["Passed unknown parameter: epoch"]
+    assert not logger.filters  # the filter goes with the block
