@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,8 @@ __all__ = [
     "plot_class_means",
     "plot_confusion_matrix",
     "plot_differences",
+    "plot_feature_maps",
+    "plot_filters",
     "plot_history",
     "plot_image_grid",
     "plot_learning_rate",
@@ -45,7 +48,7 @@ def plot_image_grid(
     class_names: Sequence[str] = CLASS_NAMES,
     axes: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Show images in a grid, each captioned with its class name (the seed's 2x5 grid).
+    """Show images in a grid, each captioned with its class name (the original post's 2x5 grid).
 
     Parameters
     ----------
@@ -236,6 +239,9 @@ def plot_misclassified(
 ) -> np.ndarray:
     """Show the first misclassified images, captioned "true -> predicted".
 
+    Where there are fewer mistakes than cells, the cells left over stay empty; where there
+    are none, the figure says so in its title.
+
     Parameters
     ----------
     images
@@ -250,11 +256,118 @@ def plot_misclassified(
     Returns
     -------
     numpy.ndarray
-        The axes of the grid.
+        The axes of the grid, shape ``(nrows, ncols)``.
     """
-    wrong = np.flatnonzero(np.asarray(y_true) != np.asarray(y_pred))[: nrows * ncols]
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    wrong = np.flatnonzero(y_true != y_pred)[: nrows * ncols]
+    grid = _axes_grid(nrows, ncols, None)
+    for ax in grid.flat[len(wrong):]:
+        ax.axis("off")
+    if len(wrong) == 0:
+        grid.flat[0].figure.suptitle("No misclassified images: every prediction is right")
+        return grid
     titles = [f"{class_names[y_true[i]]}\n→ {class_names[y_pred[i]]}" for i in wrong]
-    return plot_image_grid(images[wrong], titles=titles, nrows=nrows, ncols=ncols)
+    plot_image_grid(images[wrong], titles=titles, nrows=1, ncols=len(wrong),
+                    axes=grid.flat[: len(wrong)])
+    return grid
+
+
+def _plot_signed_grid(values: np.ndarray, ncols: int, label: str | None,
+                      axes: np.ndarray | None) -> np.ndarray:
+    """Draw ``values[:, :, i]`` for each ``i`` in red (positive) and blue (negative), 0 in white.
+
+    With a ``label``, all share one scale and a colour bar of that label; without, each is
+    drawn on its own scale, from minus to plus its largest size.
+    """
+    count = values.shape[-1]
+    grid = _axes_grid(math.ceil(count / ncols), ncols, axes, size=1.1)
+    shared = float(np.abs(values).max()) or 1.0
+    for index, ax in enumerate(grid.flat):
+        if index >= count:
+            ax.axis("off")
+            continue
+        limit = shared if label else float(np.abs(values[:, :, index]).max()) or 1.0
+        image = ax.imshow(values[:, :, index], cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"filter {index}", fontsize=9)
+    if label:
+        grid.flat[0].figure.colorbar(image, ax=list(grid.flat), label=label, shrink=0.8)
+    return grid
+
+
+def plot_filters(kernel: np.ndarray, *, ncols: int = 8, axes: np.ndarray | None = None) -> np.ndarray:
+    """Draw the filters of a first ``Conv2D`` layer on one colour scale, red positive, blue negative.
+
+    Parameters
+    ----------
+    kernel
+        The layer's kernel, ``layer.kernel.numpy()``: shape ``(height, width, 1, filters)``
+        for a layer on grayscale images, or ``(height, width, filters)``.
+    ncols
+        Filters per row.
+    axes
+        Axes to draw into, at least one per filter; a new figure when ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The axes of the grid; each is titled ``filter i``, ``i`` counting from 0 as the
+        kernel's last axis does.
+
+    Raises
+    ------
+    ValueError
+        If the kernel has more than one input channel, or not 3 or 4 axes.
+    """
+    kernel = np.asarray(kernel)
+    if kernel.ndim == 4 and kernel.shape[2] == 1:
+        kernel = kernel[:, :, 0, :]
+    if kernel.ndim != 3:
+        raise ValueError(f"expected a kernel of shape (height, width, 1, filters), got "
+                         f"{kernel.shape}; for a layer with several input channels, pick one: "
+                         f"kernel[:, :, channel, :]")
+    return _plot_signed_grid(kernel, ncols, "weight", axes)
+
+
+def plot_feature_maps(maps: np.ndarray, *, ncols: int = 8, axes: np.ndarray | None = None) -> np.ndarray:
+    """Draw one image's feature maps, one per filter: 0 in white, positive red, negative blue.
+
+    Each map has its own scale, from minus to plus its largest size, so that a filter whose
+    outputs are all small still shows where they are largest.
+
+    Parameters
+    ----------
+    maps
+        A convolution layer's output for one image: ``(height, width, filters)``, or
+        ``(1, height, width, filters)`` as ``predict`` returns it for a batch of one.
+    ncols
+        Maps per row.
+    axes
+        Axes to draw into, at least one per map; a new figure when ``None``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The axes of the grid; each is titled ``filter i`` for the filter that made it.
+
+    Raises
+    ------
+    ValueError
+        If ``maps`` holds more than one image, or not 3 or 4 axes.
+    """
+    maps = np.asarray(maps)
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"expected one image's feature maps, shape (height, width, filters), "
+                         f"got {maps.shape}; for a batch, pick one image: maps[index]")
+    return _plot_signed_grid(maps, ncols, None, axes)
+
+
+#: The smallest probability :func:`plot_probabilities` labels on a bar of neither the
+#: predicted nor the true class.
+LABELLED_PROBABILITY = 0.05
 
 
 def plot_probabilities(
@@ -268,8 +381,9 @@ def plot_probabilities(
 
     The predicted class is drawn in blue; the true class, when given and different,
     in red, and its name is written in red too, so that a confident mistake (the true
-    class near 0) still shows which class was right. Each bar is labelled with its
-    probability.
+    class near 0) still shows which class was right. The bars of these two classes, and
+    any other of at least :data:`LABELLED_PROBABILITY`, are labelled with their
+    probability (``<1%`` below half a percent); the rest stay unlabelled.
 
     Parameters
     ----------
@@ -295,7 +409,10 @@ def plot_probabilities(
         colors[true_label] = "tab:red"
     colors[int(np.argmax(probabilities))] = "tab:blue"
     bars = ax.barh(range(len(class_names)), probabilities, color=colors)
-    ax.bar_label(bars, labels=[f"{p:.0%}" for p in probabilities], padding=2, fontsize=7)
+    labels = [("<1%" if p < 0.005 else f"{p:.0%}")
+              if colors[index] != "lightgray" or p >= LABELLED_PROBABILITY else ""
+              for index, p in enumerate(probabilities)]
+    ax.bar_label(bars, labels=labels, padding=2, fontsize=9)
     ax.set_yticks(range(len(class_names)), class_names)
     for index, tick in enumerate(ax.get_yticklabels()):
         if colors[index] != "lightgray":

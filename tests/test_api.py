@@ -2,6 +2,7 @@
 
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 import fmnist_helpers
@@ -28,3 +29,17 @@ def test_public_functions_have_docstrings_and_types():
 
 def test_ships_py_typed():
     assert (Path(fmnist_helpers.__file__).parent / "py.typed").is_file()
+
+
+def test_api_page_says_truly_which_names_import_from_the_top_level():
+    # api.md: every name in the sections Data to "Image files and photos" imports from the
+    # top level, except those its first paragraph names. autodoc documents each module's __all__.
+    page = (Path(__file__).resolve().parents[1] / "book" / "api.md").read_text()
+    library, machinery = page.split("## The book's machinery")
+    first_paragraph = library.split("\n\n")[1]
+    exceptions = set(re.findall(r"`(\w+)`", first_paragraph.split("except these six")[1]))
+    modules = re.findall(r"automodule:: (fmnist_helpers\.\w+)", library)
+    assert modules[0] == "fmnist_helpers.data" and modules[-1] == "fmnist_helpers.inference"
+    documented = {name for module in modules for name in importlib.import_module(module).__all__}
+    assert documented - set(fmnist_helpers.__all__) == exceptions
+    assert len(exceptions) == 6

@@ -17,6 +17,7 @@ from fmnist_helpers import (CLASS_NAMES, DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME
                             find_model_path, load_image, load_trained_model, make_example_image,
                             make_example_photo, predict_file, predict_image, prepare_photo,
                             save_image, top_predictions)
+from fmnist_helpers.book import HIDDEN_PARAMETERS_TAG
 
 from .conftest import ROOT, cell_source, cell_tags, load_chapter
 
@@ -247,8 +248,10 @@ def test_predict_file_rejects_model_with_wrong_outputs(image_file, tmp_path):
 
 
 def test_default_model_path_is_where_the_training_chapter_saves():
-    parameters = next(cell for cell in load_chapter("5_train")["cells"] if "parameters" in cell_tags(cell))
-    artifacts_dir = re.search(r'artifacts_dir = "([^"]+)"', cell_source(parameters)).group(1)
+    # The book's own settings sit in a hidden cell above the parameters cell, or in it.
+    settings = "\n".join(cell_source(cell) for cell in load_chapter("5_train")["cells"]
+                         if {"parameters", HIDDEN_PARAMETERS_TAG} & set(cell_tags(cell)))
+    artifacts_dir, = re.findall(r'^artifacts_dir = "([^"]+)"', settings, re.M)
     assert DEFAULT_MODEL_PATH == (ROOT / "book" / artifacts_dir / "model.keras").resolve()
 
 

@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from fmnist_helpers import (confusion_matrix_table, make_schedule, plot_class_means,  # noqa: E402
-                            plot_confusion_matrix, plot_history, plot_image_grid,
+                            plot_confusion_matrix, plot_feature_maps, plot_filters, plot_history, plot_image_grid,
                             plot_learning_rate, plot_misclassified, plot_pixel_histogram,
                             plot_probabilities)
 
@@ -105,6 +105,59 @@ def test_misclassified_titles():
     assert axes[0, 0].get_title() == "Dress\n→ Shirt" and axes[0, 1].get_title() == "Sneaker\n→ Shirt"
 
 
+def test_misclassified_with_one_mistake_leaves_the_other_cells_empty():
+    y_pred = LABELS.copy()
+    y_pred[4] = 2
+    axes = plot_misclassified(IMAGES, LABELS, y_pred)
+    assert axes.shape == (2, 5)
+    assert axes[0, 0].get_title() == "Coat\n→ Pullover" and axes[0, 0].images
+    assert [ax.axison for ax in axes.flat] == [True] + [False] * 9
+    assert not any(ax.images for ax in axes.flat[1:])
+
+
+def test_misclassified_without_mistakes_says_so():
+    axes = plot_misclassified(IMAGES, LABELS, LABELS)
+    assert not any(ax.axison or ax.images for ax in axes.flat)
+    assert axes[0, 0].figure.get_suptitle() == "No misclassified images: every prediction is right"
+
+
+def test_filters_share_one_symmetric_scale():
+    kernel = np.zeros((3, 3, 1, 5))
+    kernel[0, 0, 0, 1] = 2.0
+    kernel[1, 1, 0, 3] = -0.5
+    axes = plot_filters(kernel, ncols=4)
+    assert axes.shape == (2, 4)
+    drawn = [ax for ax in axes.flat if ax.images]
+    assert [ax.get_title() for ax in drawn] == [f"filter {i}" for i in range(5)]
+    np.testing.assert_array_equal(drawn[3].images[0].get_array(), kernel[:, :, 0, 3])
+    assert {(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in drawn} == {(-2.0, 2.0)}
+    assert not axes[1, 1].axison  # three cells left over
+    assert axes[0, 0].figure.axes[-1].get_ylabel() == "weight"
+
+
+def test_filters_need_one_input_channel():
+    with pytest.raises(ValueError, match=r"got \(3, 3, 2, 4\).*kernel\[:, :, channel, :\]"):
+        plot_filters(np.zeros((3, 3, 2, 4)))
+
+
+def test_feature_maps_of_one_image_each_on_its_own_scale_with_white_at_zero():
+    maps = np.zeros((1, 4, 4, 3))
+    maps[0, 0, 0, 2] = -3.0
+    maps[0, 1, 1, 1] = 0.5
+    axes = plot_feature_maps(maps)
+    drawn = [ax for ax in axes.flat if ax.images]
+    assert [ax.get_title() for ax in drawn] == ["filter 0", "filter 1", "filter 2"]
+    np.testing.assert_array_equal(drawn[2].images[0].get_array(), maps[0, :, :, 2])
+    assert [(ax.images[0].norm.vmin, ax.images[0].norm.vmax) for ax in drawn] == [
+        (-1.0, 1.0), (-0.5, 0.5), (-3.0, 3.0)]  # an all-zero map: white on any scale
+    assert len(axes[0, 0].figure.axes) == 8  # no colour bar: the scales differ
+
+
+def test_feature_maps_need_one_image():
+    with pytest.raises(ValueError, match=r"got \(2, 4, 4, 3\); .* maps\[index\]"):
+        plot_feature_maps(np.zeros((2, 4, 4, 3)))
+
+
 def test_probability_bars_colours():
     probabilities = np.full(10, 0.02)
     probabilities[6] = 0.82
@@ -114,6 +167,15 @@ def test_probability_bars_colours():
     assert colours[0] == matplotlib.colors.to_rgba("tab:red")
     assert colours[1] == matplotlib.colors.to_rgba("lightgray")
     assert ax.get_legend() is None
+
+
+def test_probability_labels_only_the_bars_that_matter_and_are_readable():
+    probabilities = np.full(10, 0.001)
+    probabilities[[6, 2]] = [0.9, 0.091]  # predicted Shirt, Pullover second; true class 0
+    ax = plot_probabilities(probabilities, true_label=0)
+    labels = [text.get_text() for text in ax.texts]
+    assert labels == ["<1%", "", "9%", "", "", "", "90%", "", "", ""]
+    assert min(text.get_fontsize() for text in ax.texts) >= 8
 
 
 @pytest.mark.parametrize(("true_label", "entries"), [
