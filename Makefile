@@ -1,6 +1,7 @@
 # Two commands for a fresh Debian-like machine (see README.md):
 #   make book   set up, execute every chapter with papermill, build the site
-#   make test   set up, run every test (unit, papermill, site, nbval)
+#   make test   set up, run every test (unit, papermill, site, PDF, nbval)
+# Releases (CONTRIBUTING.md): make pdf, make dist, make release VERSION=X.Y.Z.
 # Set-up is idempotent: it installs only what is missing.
 
 PYTHON  ?= python3
@@ -15,7 +16,7 @@ TEST_PACKAGES ?= chromium
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: book execute export site test test-fast test-network sweep headline benchmark setup system-packages test-packages data clean \
-	summary set-repository publish
+	summary set-repository publish pdf dist release release-assets github-release
 
 book: execute site
 
@@ -35,6 +36,11 @@ site: setup node_modules/.installed
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going
 	@echo "Site built: $(CURDIR)/_build/html/index.html"
 
+# The whole book as one PDF, offline: a singlehtml build (in _build/pdf, apart from the site)
+# printed by Debian's Chromium through Playwright; writes _build/pdf/fashion-mnist-with-keras.pdf.
+pdf: setup test-packages node_modules/.installed
+	$(PY) -m fmnist_helpers.pdf
+
 test: setup test-packages node_modules/.installed
 	$(PY) -m pytest
 
@@ -52,10 +58,10 @@ test-network: setup
 sweep: setup
 	$(PY) -m fmnist_helpers.sweep $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-# Re-train only the headline model and the wide CNN it is compared with, 3 seeds each;
+# Re-train only the headline model (the wide CNN with flips) and the wide CNN it is compared with, 5 seeds each;
 # updates their rows of book/data/.
 headline: setup
-	$(PY) -m fmnist_helpers.sweep --runs "headline model" "wide CNN" \
+	$(PY) -m fmnist_helpers.sweep --runs "wide CNN, flips" "wide CNN" \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # Paired time-to-accuracy benchmark against the seed recipe, about 12 minutes on 2 cores (QUICK=1: a tenth of
@@ -121,6 +127,45 @@ set-repository: $(VENV)/.installed
 # when the site is not built or the book (book/, _config.yml, _toc.yml) has uncommitted changes.
 publish: $(VENV)/.installed
 	$(PY) -m fmnist_helpers.publish publish
+
+# The package's wheel and source archive in _build/dist, checked with twine (what the release
+# workflow publishes to PyPI); built with the pinned setuptools, without fetching anything.
+dist: $(VENV)/.installed
+	rm -rf _build/dist
+	$(PY) -m build --no-isolation --sdist --wheel --outdir _build/dist .
+	$(PY) -m twine check --strict _build/dist/*
+
+# A release: set the package's version, pin every chapter's install cell to it, execute the
+# chapters with it, commit and tag vX.Y.Z. Pushing the tag runs .github/workflows/release.yml.
+# make release VERSION=X.Y.Z
+release: setup
+	@[ -n "$(VERSION)" ] || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 1; }
+	@git diff --quiet HEAD -- book fmnist_helpers _config.yml _toc.yml || \
+	  { echo "error: book/, fmnist_helpers/ or the configuration have uncommitted changes; commit them first" >&2; exit 1; }
+	$(PY) -m fmnist_helpers.publish set-version "$(VERSION)"
+	$(MAKE) execute
+	git commit -m "Release v$(VERSION): the package's version, install cells pinned to it, chapters executed with it" \
+	  -- fmnist_helpers/__init__.py book
+	git tag -a "v$(VERSION)" -m "Release v$(VERSION)"
+	@echo "Tagged v$(VERSION). Publish it with: git push origin HEAD v$(VERSION)"
+
+# What the release workflow attaches to a GitHub release, in _build/release: the PDF, the
+# notebooks' zip, the site as a zip, the wheel and the source archive. TAG (the workflow's
+# GITHUB_REF_NAME) must be v and the package's version, and the install cells pinned to it.
+TAG ?= $(GITHUB_REF_NAME)
+release-assets: site pdf dist
+	$(PY) -m fmnist_helpers.publish check-release "$(TAG)"
+	rm -rf _build/release
+	mkdir -p _build/release
+	cp _build/pdf/fashion-mnist-with-keras.pdf _build/html/fashion-mnist-with-keras-notebooks.zip _build/dist/* _build/release/
+	cd _build/html && $(abspath $(PY)) -m zipfile -c $(CURDIR)/_build/release/fashion-mnist-with-keras-site.zip .
+
+# Create the GitHub release of TAG with the files of _build/release (GitHub's `gh`, on the
+# workflow's runner; GH_TOKEN set by the workflow).
+github-release:
+	gh release create "$(TAG)" --verify-tag --title "$(TAG)" \
+	  --notes "The book as of $(TAG): the site, the whole book as a PDF, every chapter's notebook (zip), and the helper package." \
+	  _build/release/*
 
 clean:
 	rm -rf _build artifacts results .pytest_cache

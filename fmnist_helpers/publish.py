@@ -1,7 +1,8 @@
-"""Publishing the book: the built site's summary, the repository's address, the gh-pages push.
+"""Publishing the book: the site's summary, the repository's address, releases, the gh-pages push.
 
-Usage: ``python -m fmnist_helpers.publish summary | set-repository URL | publish``
-(``make summary``, ``make set-repository URL=...``, ``make publish``).
+Usage: ``python -m fmnist_helpers.publish summary | set-repository URL | pin-install-cells |
+set-version X.Y.Z | check-release TAG | publish`` (``make summary``, ``make set-repository
+URL=...``, ``make release VERSION=X.Y.Z``, ``make publish``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .book import BOOK_DIR
 
@@ -23,11 +25,16 @@ __all__ = [
     "SITE_DIR",
     "TRAINING_CHAPTER",
     "PublishError",
+    "check_release",
     "check_repository_url",
     "count_pages",
+    "install_cell_source",
+    "package_version",
+    "pin_install_cells",
     "publish_site",
     "read_glued_value",
     "set_repository",
+    "set_version",
     "summarize_site",
 ]
 
@@ -50,8 +57,24 @@ _GITHUB_URL = re.compile(r"https://github\.com/(?P<owner>[A-Za-z0-9-]+)/(?P<name
 _CONFIG_URL = re.compile(r"^(repository:[ \t]*\n(?:[ \t]+.*\n)*?[ \t]+url:[ \t]*)(\S+)", re.M)
 #: The package's constant in ``fmnist_helpers/book_files.py``.
 _PACKAGE_URL = re.compile(r'^(REPOSITORY_URL = ")([^"]*)(")', re.M)
-#: The Colab install line of a chapter's first code cell.
-_COLAB_URL = re.compile(r'(fmnist-helpers @ git\+)([^"\s]+)(")')
+#: The repository's address in a chapter's install cell: unpinned (``fmnist-helpers @ git+URL"``)
+#: or pinned (``book = "URL"``, then ``git+{book}@vX.Y.Z``; see :func:`install_cell_source`).
+_COLAB_URL = re.compile(r'(fmnist-helpers @ git\+|^book = ")(https://[^"\s@{]+)(")', re.M)
+#: The package's version in ``fmnist_helpers/__init__.py``: the one place it is written
+#: (``pyproject.toml`` reads it from there).
+_PACKAGE_VERSION = re.compile(r'^(__version__ = ")([^"]*)(")', re.M)
+#: A release's version: three numbers, as in ``0.2.0``.
+_RELEASE_VERSION = re.compile(r"\d+\.\d+\.\d+")
+#: The install cell of every chapter, pinned: it installs the package at the release the
+#: page was executed with, in Colab only (elsewhere the package is installed already).
+INSTALL_CELL = """\
+# Colab only: install the book's helper package, at the release this page
+# was run with. Elsewhere this cell does nothing.
+import sys
+
+book = "{url}"
+if "google.colab" in sys.modules:
+    %pip install -q "fmnist-helpers @ git+{{book}}@v{version}\""""
 #: The introduction's instructions for a local copy: ``git clone URL`` then ``cd NAME``.
 _INTRO_CLONE = re.compile(r"^(git clone )(\S+)(\ncd )(\S+)$", re.M)
 
@@ -264,26 +287,228 @@ def set_repository(url: str, root: str | os.PathLike[str] = ROOT) -> list[Path]:
     updated[root / "book" / "intro.md"] = _replace_once(
         root / "book" / "intro.md", _INTRO_CLONE,
         lambda match: match[1] + url + match[3] + name, "a `git clone URL` line followed by `cd NAME`")
-    chapters = sorted((root / "book").glob("*.ipynb"))
-    if not chapters:
-        raise PublishError(f"{root / 'book'} holds no chapters (*.ipynb); pass the repository's top folder")
+    chapters = _chapters(root)
     for path in chapters:
         notebook = nbformat.read(path, as_version=4)
-        first = next((cell for cell in notebook.cells if cell.cell_type == "code"), None)
-        if first is None or len(_COLAB_URL.findall(first.source)) != 1:
-            raise PublishError(
-                f"{path}: its first code cell has no Colab install line "
-                '`%pip install -q "fmnist-helpers @ git+URL"`; restore that cell (git restore) '
-                "and run set-repository again"
-            )
+        first = _install_cell(notebook, path, "set-repository")
         first.source = _COLAB_URL.sub(lambda match: match[1] + url + match[3], first.source)
         updated[path] = nbformat.writes(notebook) + "\n"
+    return _write_changed(updated)
+
+
+def _write_changed(updated: dict[Path, str]) -> list[Path]:
+    """Write each file whose text differs from ``updated``'s; return those written."""
     changed = []
     for path, text in updated.items():
         if path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             changed.append(path)
     return changed
+
+
+def _chapters(root: Path) -> list[Path]:
+    """The chapters, ``book/*.ipynb``, in order; raise :class:`PublishError` when there are none."""
+    chapters = sorted((root / "book").glob("*.ipynb"))
+    if not chapters:
+        raise PublishError(f"{root / 'book'} holds no chapters (*.ipynb); pass the repository's top folder")
+    return chapters
+
+
+def _install_cell(notebook: Any, path: Path, command: str) -> Any:
+    """Return the notebook's install cell, its first code cell; raise :class:`PublishError` if it is not."""
+    first = next((cell for cell in notebook.cells if cell.cell_type == "code"), None)
+    if first is None or len(_COLAB_URL.findall(first.source)) != 1:
+        raise PublishError(
+            f"{path}: its first code cell has no Colab install line "
+            '`%pip install -q "fmnist-helpers @ git+URL"`; restore that cell (git restore) '
+            f"and run {command} again"
+        )
+    return first
+
+
+def install_cell_source(url: str, version: str) -> str:
+    """Return a chapter's install cell, pinned to a release of the package.
+
+    In Colab the cell installs ``fmnist-helpers`` from the repository at the tag
+    ``vVERSION`` (IPython puts the variable ``book`` into the ``%pip`` line); elsewhere it
+    does nothing. Every line fits 79 characters for a repository address of up to 70.
+
+    Parameters
+    ----------
+    url
+        The repository, ``https://github.com/OWNER/REPO``.
+    version
+        The release, such as ``"0.2.0"``.
+
+    Returns
+    -------
+    str
+        The cell's source.
+
+    Raises
+    ------
+    ValueError
+        If ``url`` is not a repository on GitHub or ``version`` is not ``X.Y.Z``.
+
+    Examples
+    --------
+    >>> print(install_cell_source("https://github.com/owner/repo", "1.2.3").splitlines()[-1])
+        %pip install -q "fmnist-helpers @ git+{book}@v1.2.3"
+    """
+    check_repository_url(url)
+    _check_version(version)
+    return INSTALL_CELL.format(url=url, version=version)
+
+
+def _check_version(version: str) -> None:
+    """Raise ``ValueError`` unless ``version`` is three numbers, ``X.Y.Z``."""
+    if not _RELEASE_VERSION.fullmatch(version):
+        raise ValueError(
+            f"version {version!r} is not of the form X.Y.Z (three numbers, no leading v), "
+            "as in `make release VERSION=0.2.0`"
+        )
+
+
+def package_version(root: str | os.PathLike[str] = ROOT) -> str:
+    """Return the package's version as ``fmnist_helpers/__init__.py`` under ``root`` writes it.
+
+    Read from the file, not imported, so that it works on a copy of the repository.
+
+    Raises
+    ------
+    PublishError
+        If the file is missing or holds no line ``__version__ = "..."``.
+    """
+    path = Path(root) / "fmnist_helpers" / "__init__.py"
+    text = _replace_once(path, _PACKAGE_VERSION, lambda match: match[0], 'a line `__version__ = "X.Y.Z"`')
+    match = _PACKAGE_VERSION.search(text)
+    assert match is not None  # _replace_once found exactly one
+    return match[2]
+
+
+def pin_install_cells(root: str | os.PathLike[str] = ROOT, version: str | None = None) -> list[Path]:
+    """Pin every chapter's install cell to a release, and show it.
+
+    Each chapter's first code cell becomes :func:`install_cell_source` for the repository
+    of ``_config.yml`` and ``version``, and loses its ``remove-cell`` tag, so the site shows
+    it as the chapter's first code cell. Its outputs are kept (outside Colab it prints
+    nothing). Every chapter is checked before any is written.
+
+    Parameters
+    ----------
+    root
+        The repository's top folder.
+    version
+        The release; by default the package's version (:func:`package_version`).
+
+    Returns
+    -------
+    list of Path
+        The chapters that changed.
+
+    Raises
+    ------
+    PublishError
+        If a chapter's first code cell is not its install cell, or ``_config.yml`` holds no
+        repository address.
+    ValueError
+        If ``version`` is not ``X.Y.Z``.
+    """
+    import nbformat
+
+    root = Path(root)
+    version = package_version(root) if version is None else version
+    _check_version(version)
+    config = _replace_once(root / "_config.yml", _CONFIG_URL, lambda match: match[0],
+                           "a `url:` line in its `repository:` block")
+    match = _CONFIG_URL.search(config)
+    assert match is not None  # _replace_once found exactly one
+    source = install_cell_source(match[2], version)
+    updated = {}
+    for path in _chapters(root):
+        notebook = nbformat.read(path, as_version=4)
+        cell = _install_cell(notebook, path, "pin-install-cells")
+        cell.source = source
+        tags = [tag for tag in cell.metadata.get("tags", []) if tag != "remove-cell"]
+        if tags:
+            cell.metadata["tags"] = tags
+        else:
+            cell.metadata.pop("tags", None)
+        updated[path] = nbformat.writes(notebook) + "\n"
+    return _write_changed(updated)
+
+
+def set_version(version: str, root: str | os.PathLike[str] = ROOT) -> list[Path]:
+    """Set the package's version and pin every chapter's install cell to it.
+
+    Writes ``__version__`` in ``fmnist_helpers/__init__.py`` (``pyproject.toml`` reads it
+    from there), then runs :func:`pin_install_cells`. ``make release`` calls this, then
+    executes the chapters, commits and tags ``vVERSION``.
+
+    Returns
+    -------
+    list of Path
+        The files that changed.
+
+    Raises
+    ------
+    ValueError
+        If ``version`` is not ``X.Y.Z``.
+    PublishError
+        As :func:`pin_install_cells`; the version is written only when every chapter can be pinned.
+    """
+    import nbformat
+
+    _check_version(version)
+    root = Path(root)
+    path = root / "fmnist_helpers" / "__init__.py"
+    text = _replace_once(path, _PACKAGE_VERSION, lambda match: match[1] + version + match[3],
+                         'a line `__version__ = "X.Y.Z"`')
+    for chapter in _chapters(root):  # check every chapter before writing anything
+        _install_cell(nbformat.read(chapter, as_version=4), chapter, "set-version")
+    return _write_changed({path: text}) + pin_install_cells(root, version)
+
+
+def check_release(tag: str, root: str | os.PathLike[str] = ROOT) -> str:
+    """Check that a release's tag matches the package and every chapter's install cell.
+
+    Parameters
+    ----------
+    tag
+        The pushed tag, such as ``"v0.2.0"`` (the release workflow's ``GITHUB_REF_NAME``).
+    root
+        The repository's top folder.
+
+    Returns
+    -------
+    str
+        The version, such as ``"0.2.0"``.
+
+    Raises
+    ------
+    PublishError
+        If the tag is not ``v`` and the package's version, or a chapter's install cell is
+        not pinned to it.
+    """
+    import nbformat
+
+    root = Path(root)
+    version = package_version(root)
+    if tag != f"v{version}":
+        raise PublishError(
+            f"the tag {tag!r} does not match the package's version {version} "
+            f"(fmnist_helpers/__init__.py); tag the release v{version}, or make a new one "
+            "with `make release VERSION=X.Y.Z`"
+        )
+    for path in _chapters(root):
+        cell = _install_cell(nbformat.read(path, as_version=4), path, "check-release")
+        if f"@v{version}\"" not in cell.source or "remove-cell" in cell.metadata.get("tags", []):
+            raise PublishError(
+                f"{path.relative_to(root)}: its install cell is not pinned to v{version}, or is "
+                "hidden; run `python -m fmnist_helpers.publish pin-install-cells`, execute the "
+                "chapters (make execute), commit, and tag again"
+            )
+    return version
 
 
 def _replace_once(
@@ -377,6 +602,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "set-repository", help="point the book at another repository (config, Colab cells, package, intro)")
     repository.add_argument("url", help="https://github.com/OWNER/REPO")
     commands.add_parser("publish", help=f"push _build/html to the {PAGES_BRANCH} branch of origin with ghp-import")
+    commands.add_parser("pin-install-cells",
+                        help="pin every chapter's install cell to the package's version, and show it")
+    version = commands.add_parser("set-version", help="set the package's version and pin the install cells to it")
+    version.add_argument("version", help="X.Y.Z")
+    release = commands.add_parser("check-release", help="check that a tag matches the version and the install cells")
+    release.add_argument("tag", help="vX.Y.Z")
     args = parser.parse_args(argv)
     try:
         if args.command == "summary":
@@ -386,6 +617,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in changed:
                 print(f"updated {path.relative_to(args.root)}")
             print(f"the book's repository is {args.url} ({len(changed)} files changed)")
+        elif args.command in ("pin-install-cells", "set-version"):
+            if args.command == "set-version":
+                changed = set_version(args.version, args.root)
+            else:
+                changed = pin_install_cells(args.root)
+            for path in changed:
+                print(f"updated {path.relative_to(args.root)}")
+            print(f"install cells pinned to v{package_version(args.root)} ({len(changed)} files changed)")
+        elif args.command == "check-release":
+            print(f"release v{check_release(args.tag, args.root)}: version and install cells agree")
         else:
             publish_site(args.root)
             print(f"published {SITE_DIR.as_posix()} to the {PAGES_BRANCH} branch of origin")

@@ -1,4 +1,5 @@
-"""Tests of fmnist_helpers/publish.py: the site's summary, set-repository on a copy, the gh-pages push."""
+"""Tests of fmnist_helpers/publish.py: the site's summary, set-repository and the release's
+version and install cells on a copy, the gh-pages push."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import importlib.util
 import re
 import shutil
 import subprocess
+import sys
+import types
 from pathlib import Path
 
 import nbformat
@@ -102,10 +105,25 @@ def test_summary_command_fails_with_the_error(tmp_path, capsys):
 
 # --- set-repository ---------------------------------------------------------------------------
 
+#: The package's version, where set-version writes it.
+PACKAGE_INIT = "fmnist_helpers/__init__.py"
+
+
+def install_urls(source: str) -> list[str]:
+    """The repository addresses in an install cell, unpinned (``git+URL"``) or pinned (``book = "URL"``)."""
+    return re.findall(r'(?:git\+|^book = ")(https://[^"\s@{]+)', source, re.M)
+
+
+def install_cells(root: Path) -> dict[str, nbformat.NotebookNode]:
+    """Each chapter's first code cell, by file name."""
+    return {path.name: next(cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
+            for path in sorted((root / "book").glob("*.ipynb"))}
+
+
 @pytest.fixture
 def copy(tmp_path: Path) -> Path:
-    """A copy of the repository's files that name its address (and the table of contents)."""
-    for path in [*DERIVED, "_toc.yml"]:
+    """A copy of the repository's files that name its address or version (and the table of contents)."""
+    for path in [*DERIVED, "_toc.yml", PACKAGE_INIT]:
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / path, tmp_path / path)
     return tmp_path
@@ -152,10 +170,8 @@ def test_set_repository_keeps_the_tie_between_config_package_and_colab_cells(cop
     # tests/test_book_files.py's tie, on the copy
     assert load_book_files(copy).REPOSITORY_URL == config["repository"]["url"]
     # tests/test_book_structure.py's tie, on the copy
-    for path in sorted((copy / "book").glob("*.ipynb")):
-        first = next(cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code")
-        assert "remove-cell" in first.metadata["tags"]
-        assert re.findall(r"git\+(\S+?)\"", first.source) == [config["repository"]["url"]], path
+    for name, first in install_cells(copy).items():
+        assert install_urls(first.source) == [config["repository"]["url"]], name
     assert f"git clone {NEW_URL}\ncd a-fork\n" in (copy / "book" / "intro.md").read_text()
 
 
@@ -226,6 +242,136 @@ def test_set_repository_command(copy, capsys):
     assert out.endswith(f"the book's repository is {NEW_URL} ({len(DERIVED)} files changed)\n")
     assert publish.main(["--root", str(copy), "set-repository", "https://github.com/owner"]) == 1
     assert capsys.readouterr().err.startswith("error: repository URL 'https://github.com/owner' is not")
+
+
+# --- releases: the version and the pinned install cells -----------------------------------
+
+def test_install_cell_is_pinned_and_fits_79_characters():
+    source = publish.install_cell_source(OLD_URL, "1.2.3")
+    assert install_urls(source) == [OLD_URL]
+    assert source.endswith('%pip install -q "fmnist-helpers @ git+{book}@v1.2.3"')
+    assert max(map(len, source.splitlines())) <= 79
+    long_url = "https://github.com/" + "o" * 20 + "/" + "r" * 30  # 70 characters
+    assert max(map(len, publish.install_cell_source(long_url, "10.20.30").splitlines())) <= 79
+
+
+@pytest.fixture
+def ipython(monkeypatch: pytest.MonkeyPatch):
+    """An IPython shell whose ``%pip`` records its argument instead of running pip."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    calls: list[str] = []
+    shell.register_magic_function(calls.append, "line", "pip")
+    yield shell, calls
+    InteractiveShell.clear_instance()
+
+
+def test_install_cell_installs_the_release_in_colab(ipython, monkeypatch):
+    shell, calls = ipython
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    result = shell.run_cell(publish.install_cell_source(OLD_URL, "1.2.3"))
+    assert result.success, result.error_in_exec
+    assert calls == [f'install -q "fmnist-helpers @ git+{OLD_URL}@v1.2.3"']
+
+
+def test_install_cell_does_nothing_outside_colab(ipython, monkeypatch):
+    shell, calls = ipython
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert shell.run_cell(publish.install_cell_source(OLD_URL, "1.2.3")).success
+    assert calls == []
+
+
+def test_pin_install_cells_pins_and_shows_each_chapters_first_code_cell_and_nothing_else(copy):
+    before = {path: (copy / path).read_text() for path in DERIVED}
+    changed = publish.pin_install_cells(copy, "2.3.4")
+    chapters = [path for path in DERIVED if path.endswith(".ipynb")]
+    assert sorted(changed) == sorted(copy / path for path in chapters)
+    for name, first in install_cells(copy).items():
+        assert first.source == publish.install_cell_source(OLD_URL, "2.3.4"), name
+        assert "remove-cell" not in first.metadata.get("tags", []), name
+    for path in chapters:  # every other cell, and every output, as it was
+        old, new = (nbformat.reads(text, as_version=4) for text in (before[path], (copy / path).read_text()))
+        assert len(old.cells) == len(new.cells)
+        first = next(index for index, cell in enumerate(old.cells) if cell.cell_type == "code")
+        for index, (old_cell, new_cell) in enumerate(zip(old.cells, new.cells)):
+            if index != first:
+                assert old_cell == new_cell, (path, index)
+            assert old_cell.get("outputs") == new_cell.get("outputs"), (path, index)
+    assert publish.pin_install_cells(copy, "2.3.4") == []
+
+
+def test_pin_install_cells_uses_the_packages_version(copy):
+    publish.pin_install_cells(copy)
+    version = publish.package_version(copy)
+    for first in install_cells(copy).values():
+        assert first.source.endswith(f'@v{version}"')
+
+
+def test_set_repository_rewrites_pinned_install_cells(copy):
+    publish.pin_install_cells(copy, "2.3.4")
+    publish.set_repository(NEW_URL, copy)
+    for name, first in install_cells(copy).items():
+        assert first.source == publish.install_cell_source(NEW_URL, "2.3.4"), name
+
+
+def test_set_version_writes_the_version_and_pins_the_cells(copy):
+    changed = publish.set_version("3.0.1", copy)
+    assert copy / PACKAGE_INIT in changed
+    assert publish.package_version(copy) == "3.0.1"
+    assert '__version__ = "3.0.1"\n' in (copy / PACKAGE_INIT).read_text()
+    assert all(first.source.endswith('@v3.0.1"') for first in install_cells(copy).values())
+    assert publish.check_release("v3.0.1", copy) == "3.0.1"
+
+
+@pytest.mark.parametrize("version", ["1.2", "v1.2.3", "1.2.3rc1", "1.2.3 ", ""])
+def test_set_version_rejects_a_version_that_is_not_three_numbers_and_writes_nothing(copy, version):
+    with pytest.raises(ValueError, match=r"is not of the form X\.Y\.Z \(three numbers, no leading v\)"):
+        publish.set_version(version, copy)
+    for path in [*DERIVED, PACKAGE_INIT]:
+        assert (copy / path).read_bytes() == (ROOT / path).read_bytes(), path
+
+
+def test_set_version_refuses_a_chapter_without_its_install_cell_and_writes_nothing(copy):
+    chapter = copy / "book" / "2_visualize.ipynb"
+    notebook = nbformat.read(chapter, as_version=4)
+    next(cell for cell in notebook.cells if cell.cell_type == "code").source = "import sys"
+    nbformat.write(notebook, chapter)
+    with pytest.raises(PublishError, match=r"2_visualize\.ipynb: its first code cell has no Colab install line.*set-version"):
+        publish.set_version("3.0.1", copy)
+    assert (copy / PACKAGE_INIT).read_bytes() == (ROOT / PACKAGE_INIT).read_bytes()
+
+
+def test_check_release_refuses_a_tag_that_is_not_the_version(copy):
+    publish.set_version("3.0.1", copy)
+    with pytest.raises(PublishError, match=r"the tag 'v3\.0\.2' does not match the package's version 3\.0\.1"):
+        publish.check_release("v3.0.2", copy)
+
+
+def test_check_release_refuses_unpinned_install_cells(copy):
+    publish.set_version("3.0.1", copy)
+    publish.pin_install_cells(copy, "3.0.0")
+    with pytest.raises(PublishError, match=r"1_load\.ipynb: its install cell is not pinned to v3\.0\.1.*pin-install-cells"):
+        publish.check_release("v3.0.1", copy)
+
+
+def test_package_version_names_a_file_without_it(copy):
+    (copy / PACKAGE_INIT).write_text('"""No version."""\n')
+    with pytest.raises(PublishError, match=r'__init__\.py should hold a line `__version__ = "X\.Y\.Z"` once, but it holds 0'):
+        publish.package_version(copy)
+
+
+def test_release_commands(copy, capsys):
+    assert publish.main(["--root", str(copy), "set-version", "4.5.6"]) == 0
+    assert capsys.readouterr().out.endswith("install cells pinned to v4.5.6 (10 files changed)\n")
+    assert publish.main(["--root", str(copy), "pin-install-cells"]) == 0
+    assert capsys.readouterr().out == "install cells pinned to v4.5.6 (0 files changed)\n"
+    assert publish.main(["--root", str(copy), "check-release", "v4.5.6"]) == 0
+    assert capsys.readouterr().out == "release v4.5.6: version and install cells agree\n"
+    assert publish.main(["--root", str(copy), "check-release", "v4.5.7"]) == 1
+    assert capsys.readouterr().err.startswith("error: the tag 'v4.5.7' does not match")
+    assert publish.main(["--root", str(copy), "set-version", "4.5"]) == 1
+    assert capsys.readouterr().err.startswith("error: version '4.5' is not of the form X.Y.Z")
 
 
 # --- make publish -------------------------------------------------------------------------------

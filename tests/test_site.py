@@ -16,8 +16,9 @@ pytestmark = pytest.mark.slow
 
 ROOT = BOOK_DIR.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-#: The in-browser page (book/8_in_the_browser.md) is a section of chapter 8, not a notebook.
-PAGES = ["intro", *CHAPTERS, "8_in_the_browser", "api"]
+#: The in-browser page (book/8_in_the_browser.md) is a section of chapter 8, not a notebook;
+#: "About this book" (book/about.md) closes the book.
+PAGES = ["intro", *CHAPTERS, "8_in_the_browser", "api", "about"]
 
 
 def soup(site: Path, page: str) -> BeautifulSoup:
@@ -87,6 +88,50 @@ def test_launch_and_download_buttons(site, page):
     for href in downloads:
         if "_sources" in href:
             assert (site / "book" / href).resolve().is_file()
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_colab_badge_under_the_title_opens_the_chapter(site, page):
+    html = soup(site, page)
+    repository = urlparse(CONFIG["repository"]["url"]).path
+    colab = f"https://colab.research.google.com/github{repository}/blob/main/book/{page}.ipynb"
+    (badge,) = html.select("p.colab-badge a")
+    assert badge["href"] == colab
+    assert badge.find_parent("section").find("h1") is not None
+    assert badge.find("svg") is not None  # drawn in the page: nothing to fetch
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_top_bar_offers_the_pdf_the_notebooks_an_issue_and_an_edit(site, page):
+    from fmnist_helpers.pdf import NOTEBOOKS_ZIP, PDF_NAME
+
+    html = soup(site, page)
+    links = {link["href"] for link in html.select(".bd-header-article a[href], .article-header-buttons a[href]")}
+    repository = CONFIG["repository"]["url"]
+    assert f"{repository}/releases/latest/download/{PDF_NAME}" in links
+    assert f"../{NOTEBOOKS_ZIP}" in links
+    assert any(href.startswith(f"{repository}/issues/new?") for href in links), links
+    source = next(path for path in (ROOT / "book").glob(f"{page}.*") if path.suffix in (".md", ".ipynb"))
+    assert f"{repository}/edit/main/book/{source.name}" in links
+
+
+def test_the_notebooks_zip_holds_every_chapter_as_committed(site):
+    import zipfile
+
+    from fmnist_helpers.pdf import NOTEBOOKS_ZIP
+
+    with zipfile.ZipFile(site / NOTEBOOKS_ZIP) as archive:
+        assert archive.namelist() == [f"notebooks/{chapter}.ipynb" for chapter in sorted(CHAPTERS)]
+        for chapter in CHAPTERS:
+            assert archive.read(f"notebooks/{chapter}.ipynb") == (BOOK_DIR / f"{chapter}.ipynb").read_bytes()
+
+
+def test_the_introduction_links_the_pdf_and_the_notebooks(site):
+    from fmnist_helpers.pdf import NOTEBOOKS_ZIP, PDF_NAME
+
+    hrefs = [link["href"] for link in soup(site, "intro").select("article a[href], main a[href]")]
+    assert f"{CONFIG['repository']['url']}/releases/latest/download/{PDF_NAME}" in hrefs
+    assert f"../{NOTEBOOKS_ZIP}" in hrefs
 
 
 def test_glued_numbers_are_rendered(site):

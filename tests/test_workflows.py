@@ -137,3 +137,46 @@ def test_the_mirrors_are_checked_weekly_and_on_demand_only():
     # The target runs the network-marked tests, which a plain `pytest` leaves out.
     recipe = re.search(r"^test-network:.*\n\t(.+)$", (ROOT / "Makefile").read_text(), re.M)
     assert recipe and recipe[1] == "$(PY) -m pytest -m network tests"
+
+
+def test_release_workflow_builds_on_a_tag_and_attaches_the_files():
+    workflow = load(ROOT / ".github" / "workflows" / "release.yml")
+    assert workflow["on"] == {"push": {"tags": ["v*.*.*"]}}
+    assert workflow["permissions"] == {}
+    build, release, pypi = (workflow["jobs"][name] for name in ("build", "github-release", "pypi"))
+    # Least privilege: only the job that creates the release may write, only PyPI's gets an identity.
+    assert build["permissions"] == {"contents": "read"}
+    assert release["permissions"] == {"contents": "write"}
+    assert pypi["permissions"] == {"id-token": "write"}
+    assert release["needs"] == pypi["needs"] == "build"
+    assert pypi["environment"]["name"] == "pypi"
+    assert [step["run"] for step in build["steps"] if "run" in step] == ["make release-assets"]
+    assert [step["run"] for step in release["steps"] if "run" in step] == ["make github-release"]
+    assert release["steps"][-1]["env"] == {"GH_TOKEN": "${{ github.token }}", "GH_REPO": "${{ github.repository }}"}
+    uploads = {step["with"]["name"]: step["with"]["path"] for step in build["steps"]
+               if step.get("uses", "").startswith("actions/upload-artifact@")}
+    assert uploads == {"release": "_build/release", "dist": "_build/dist"}
+    assert [step["uses"].split("@")[0] for step in pypi["steps"]] == [
+        "actions/download-artifact", "pypa/gh-action-pypi-publish"]
+    for job in (build, release):
+        checkout = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@"))
+        assert checkout["with"] == {"persist-credentials": False}
+
+
+def test_release_workflow_uses_no_cache():
+    # A release is built from nothing: no cache another run could have written into.
+    workflow = load(ROOT / ".github" / "workflows" / "release.yml")
+    for job in workflow["jobs"].values():
+        for step in job["steps"]:
+            assert not step.get("uses", "").startswith("actions/cache"), step
+            assert not any("cache" in key for key in step.get("with", {})), step
+
+
+def test_release_targets_check_the_tag_and_collect_the_files():
+    makefile = (ROOT / "Makefile").read_text()
+    assets = re.search(r"^release-assets: (.*)\n((?:\t.*\n)+)", makefile, re.M)
+    assert assets[1].split() == ["site", "pdf", "dist"]
+    assert assets[2].splitlines()[0] == '\t$(PY) -m fmnist_helpers.publish check-release "$(TAG)"'
+    assert re.search(r"^TAG \?= \$\(GITHUB_REF_NAME\)$", makefile, re.M)
+    upload = re.search(r"^github-release:\n((?:\t.*\n)+)", makefile, re.M)[1]
+    assert 'gh release create "$(TAG)" --verify-tag' in upload and "_build/release/*" in upload
