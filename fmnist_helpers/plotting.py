@@ -476,15 +476,16 @@ def plot_differences(
     unit: str = "points",
     ax: Axes | None = None,
 ) -> Axes:
-    """Each variant's difference to its base recipe: one dot per seed, the mean with twice its error.
+    """Each variant's paired differences to its base: one dot per seed, the mean with its interval.
 
     Parameters
     ----------
     differences
         Rows of :func:`fmnist_helpers.experiments.compare`, indexed by variant (as
-        :func:`~fmnist_helpers.experiments.compare_all` returns them).
+        :func:`~fmnist_helpers.experiments.compare_all` returns them), with ``low`` and
+        ``high`` (the t interval) and ``verdict``.
     table
-        One row per run and seed, with columns ``run`` and ``metric``.
+        One row per run and seed, with columns ``run``, ``seed`` and ``metric``.
     metric
         The column that was compared.
     scale, unit
@@ -496,20 +497,26 @@ def plot_differences(
     -------
     matplotlib.axes.Axes
     """
+    from .experiments import paired_differences
+
     if ax is None:
-        _, ax = plt.subplots(figsize=(8, 0.5 * len(differences) + 1.4))
-    colors = {"higher": "tab:green", "lower": "tab:red", "within noise": "tab:gray"}
+        _, ax = plt.subplots(figsize=(8, 0.55 * len(differences) + 1.6))
+    styles = {"higher": ("tab:blue", "interval above 0"), "lower": ("tab:red", "interval below 0"),
+              "undecided": ("tab:gray", "interval contains 0")}
     for position, (variant, row) in enumerate(differences.iterrows()):
-        seeds = table.loc[table["run"] == variant, metric].dropna()
-        ax.plot(scale * (seeds - row["base mean"]), [position] * len(seeds), "o", color="black",
-                alpha=0.4, markersize=4, label="one seed" if position == 0 else None)
-        ax.errorbar(scale * row["difference"], position, xerr=2 * scale * row["standard error"],
-                    fmt="D", color=colors[row["verdict"]], capsize=4, label=row["verdict"])
-    ax.axvline(0, color="black", linewidth=0.8, linestyle=":", label="the base recipe's mean")
+        seeds = paired_differences(table, row["base"], variant, metric)
+        ax.plot(scale * seeds, [position + 0.22] * len(seeds), "o", color="black", alpha=0.5,
+                markersize=4, label="one seed (variant minus base)")
+        color, label = styles[row["verdict"]]
+        mean = scale * row["difference"]
+        ax.errorbar(mean, position, xerr=[[mean - scale * row["low"]], [scale * row["high"] - mean]],
+                    fmt="D", color=color, capsize=4, markersize=6, label=f"mean, 95% {label}")
+    ax.axvline(0, color="black", linewidth=0.8, linestyle=":")
     ax.set_yticks(range(len(differences)),
-                  [f"{row['comparison']}: {variant}" for variant, row in differences.iterrows()])
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{metric}, difference to the base ({unit}); mean ± 2 standard errors")
+                  [f"{variant}\n(vs {row['base']})" for variant, row in differences.iterrows()],
+                  fontsize=9)
+    ax.set_ylim(len(differences) - 0.4, -0.6)
+    ax.set_xlabel(f"{metric}: variant minus base, same seed ({unit})")
     handles, labels = ax.get_legend_handles_labels()
     unique = dict(zip(labels, handles))
     ax.legend(unique.values(), unique.keys(), fontsize=8, loc="best")

@@ -194,3 +194,21 @@ def test_learning_rate_curve():
     assert ax.lines[0].get_ydata()[0] == pytest.approx(0.001)
     flat = plot_learning_rate(0.01, total_steps=10)
     assert set(flat.lines[0].get_ydata()) == {0.01}
+
+
+def test_plot_differences_draws_each_seeds_paired_difference_and_the_interval():
+    import pandas as pd
+
+    from fmnist_helpers import plot_differences
+    from fmnist_helpers.experiments import Comparison, compare_all
+
+    table = pd.DataFrame({"run": ["default recipe"] * 3 + ["10 epochs"] * 3, "seed": [0, 1, 2] * 2,
+                          "validation accuracy": [0.90, 0.92, 0.91, 0.92, 0.93, 0.93]})
+    differences = compare_all(table, [Comparison("epochs", "default recipe", ("10 epochs",))])
+    ax = plot_differences(differences, table)
+    dots, = [line for line in ax.lines if line.get_marker() == "o"]
+    assert sorted(dots.get_xdata()) == pytest.approx([1.0, 2.0, 2.0])  # points, seed by seed
+    (low, high), = [segment[:, 0] for collection in ax.collections
+                    for segment in collection.get_segments()]
+    assert (low, high) == pytest.approx((100 * differences["low"].iloc[0], 100 * differences["high"].iloc[0]))
+    assert [label.get_text() for label in ax.get_yticklabels()] == ["10 epochs\n(vs default recipe)"]
