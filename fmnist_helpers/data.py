@@ -175,7 +175,9 @@ def _find_in(folder: Path, expected: DataFile) -> Path | None:
     return None
 
 
-def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
+def parse_idx(
+    raw: bytes, expected: DataFile, path: Path | str, fix: str | None = None
+) -> np.ndarray:
     """Parse decompressed IDX bytes into a uint8 array, checking the header.
 
     Parameters
@@ -187,6 +189,9 @@ def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
     path
         Where the bytes came from; used in error messages only (a name ending in ``.gz``
         says the bytes were decompressed from it).
+    fix
+        How to replace a bad file, for error messages; by default, delete it and
+        fetch a good copy into Keras' cache.
 
     Returns
     -------
@@ -198,7 +203,7 @@ def parse_idx(raw: bytes, expected: DataFile, path: Path | str) -> np.ndarray:
     DatasetError
         If the magic number, the dimensions, the item count or the length is wrong.
     """
-    fix = f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+    fix = fix or _repair_fix(Path(path), chosen=None)
     if len(raw) < 4:
         raise DatasetError(
             f"{path}: {len(raw)} bytes is too short for an IDX header; "
@@ -267,16 +272,36 @@ def _read_raw(path: Path, expected: DataFile, fix: str) -> bytes:
     return raw
 
 
-def _read_verified(path: Path, expected: DataFile) -> np.ndarray:
-    """Decompress (unless it is a raw IDX file), parse and hash-check one file."""
-    fix = f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+def _repair_fix(path: Path, chosen: str | None) -> str:
+    """Say how to replace a bad file: in the folder chosen by ``chosen``, or in the cache.
+
+    ``chosen`` is ``"data_dir"`` or ``"FMNIST_DATA_DIR"`` when that setting picked the
+    folder (the only place searched), and ``None`` for the automatic search.
+    """
+    if chosen is None:
+        return f"delete {path} and run `python -m fmnist_helpers data` to fetch a good copy"
+    other_way = (
+        "call load_data() without data_dir" if chosen == "data_dir" else "unset FMNIST_DATA_DIR"
+    )
+    return (
+        f"copy a good {path.name} into {path.parent}, the folder {chosen} names, or "
+        f"{other_way} to use Keras' cache (filled by `python -m fmnist_helpers data`)"
+    )
+
+
+def _read_verified(path: Path, expected: DataFile, chosen: str | None = None) -> np.ndarray:
+    """Decompress (unless it is a raw IDX file), parse and hash-check one file.
+
+    ``chosen`` says which setting picked the file's folder, as for :func:`_repair_fix`.
+    """
+    fix = _repair_fix(path, chosen)
     if path.suffix != ".gz":
         raw = _read_raw(path, expected, fix)
         official = expected.raw_name
     else:
         raw = _read_gzip(path, expected, fix)
         official = expected.name
-    array = parse_idx(raw, expected, path)
+    array = parse_idx(raw, expected, path, fix)
     digest = hashlib.sha256(raw).hexdigest()
     if digest != expected.sha256:
         raise DatasetError(
@@ -491,7 +516,12 @@ def load_data(
     (60000, 28, 28)
     """
     paths = find_data_dir(data_dir, download=download)
-    arrays = {name: _read_verified(path, FILES[name]) for name, path in paths.items()}
+    chosen = (
+        "data_dir"
+        if data_dir is not None
+        else "FMNIST_DATA_DIR" if os.environ.get("FMNIST_DATA_DIR") else None
+    )
+    arrays = {name: _read_verified(path, FILES[name], chosen) for name, path in paths.items()}
     splits = []
     for prefix in ("train", "t10k"):
         images_name, labels_name = f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"

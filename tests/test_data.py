@@ -138,7 +138,7 @@ def test_truncated_raw(tiny_dir, isolated, tmp_path, keep, message):
     with pytest.raises(DatasetError, match=rf"{path}: {message}") as info:
         load_data(raw_dir, download=False)
     assert "after decompression" not in str(info.value)
-    assert f"delete {path} and run `python -m fmnist_helpers data`" in str(info.value)
+    assert f"copy a good {path.name} into {raw_dir}, the folder data_dir names" in str(info.value)
 
 
 def test_raw_wrong_content(tiny_dir, tiny_files, isolated, tmp_path):
@@ -149,7 +149,8 @@ def test_raw_wrong_content(tiny_dir, tiny_files, isolated, tmp_path):
     with pytest.raises(
         DatasetError,
         match=rf"{path}: well-formed IDX file but its content has SHA-256 [0-9a-f]{{64}}, "
-        rf"expected {expected} \(the official {raw(TRAIN_LABELS)}\)\. To fix: delete {path}",
+        rf"expected {expected} \(the official {raw(TRAIN_LABELS)}\)\. "
+        rf"To fix: copy a good {path.name} into {raw_dir}",
     ):
         load_data(raw_dir, download=False)
 
@@ -178,7 +179,7 @@ def test_unreadable_file(tiny_dir, isolated, tmp_path, monkeypatch, form):
         return read_bytes(self)
 
     monkeypatch.setattr(Path, "read_bytes", refuse)
-    message = rf"{path}: cannot be read \(.*Permission denied.*\)\. To fix: delete {path}"
+    message = rf"{path}: cannot be read \(.*Permission denied.*\)\. To fix: copy a good {form} into {folder}"
     with pytest.raises(DatasetError, match=message):
         load_data(folder, download=False)
 
@@ -300,7 +301,40 @@ def test_truncated_gz(tiny_dir, isolated):
     path.write_bytes(path.read_bytes()[:-100])
     with pytest.raises(DatasetError, match=rf"{path}: the gzip stream is truncated or corrupt") as info:
         load_data(tiny_dir)
-    assert f"delete {path}" in str(info.value)
+    assert f"copy a good {TRAIN_IMAGES} into {tiny_dir}" in str(info.value)
+
+
+@pytest.mark.parametrize("chosen", ["data_dir", "FMNIST_DATA_DIR"])
+def test_a_bad_file_in_a_chosen_folder_says_to_replace_it_there(
+    tiny_dir, tiny_files, isolated, monkeypatch, chosen
+):
+    path = tiny_dir / TRAIN_LABELS
+    good = path.read_bytes()
+    path.write_bytes(gzip.compress(idx_bytes(tiny_files[TRAIN_LABELS][::-1].copy())))
+    if chosen == "data_dir":
+        folder, other_way = tiny_dir, r"call load_data\(\) without data_dir"
+    else:
+        monkeypatch.setenv("FMNIST_DATA_DIR", str(tiny_dir))
+        folder, other_way = None, "unset FMNIST_DATA_DIR"
+    fix = rf"To fix: copy a good {TRAIN_LABELS} into {tiny_dir}, the folder {chosen} names, or {other_way} to use Keras' cache"
+    with pytest.raises(DatasetError, match=fix) as info:
+        load_data(folder, download=False)
+    assert "delete" not in str(info.value)  # deleting it would not fetch a copy there
+    path.write_bytes(good)  # the first fix
+    assert_matches(load_data(folder, download=False), tiny_files)
+    path.write_bytes(b"broken")
+    copy_files(tiny_dir, isolated / "datasets" / "fashion-mnist")
+    (isolated / "datasets" / "fashion-mnist" / TRAIN_LABELS).write_bytes(good)
+    monkeypatch.delenv("FMNIST_DATA_DIR", raising=False)
+    assert_matches(load_data(download=False), tiny_files)  # the second
+
+
+def test_a_bad_file_in_keras_cache_says_to_delete_and_fetch(tiny_dir, tiny_files, isolated):
+    cache = copy_files(tiny_dir, isolated / "datasets" / "fashion-mnist")
+    path = cache / TRAIN_LABELS
+    path.write_bytes(gzip.compress(idx_bytes(tiny_files[TRAIN_LABELS][::-1].copy())))
+    with pytest.raises(DatasetError, match=rf"To fix: delete {path} and run `python -m fmnist_helpers data`"):
+        load_data(download=False)
 
 
 def test_not_gzip(tiny_dir, isolated):
