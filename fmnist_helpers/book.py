@@ -318,7 +318,7 @@ def visible_code_cells(notebook: Any) -> list[tuple[int, Any]]:
 
     Returns
     -------
-    list of (int, cell)
+    list of tuple
         Each visible code cell with its index in ``notebook``'s cells (markdown counted),
         the cell itself, not a copy.
 

@@ -382,7 +382,7 @@ def plot_probabilities(
     The predicted class is drawn in blue; the true class, when given and different,
     in red, and its name is written in red too, so that a confident mistake (the true
     class near 0) still shows which class was right. The bars of these two classes, and
-    any other of at least :data:`LABELLED_PROBABILITY`, are labelled with their
+    any other of at least ``LABELLED_PROBABILITY`` (5%), are labelled with their
     probability (``<1%`` below half a percent); the rest stay unlabelled.
 
     Parameters
