@@ -64,9 +64,10 @@ headline: setup
 	$(PY) -m fmnist_helpers.sweep --runs "wide CNN, flips" "wide CNN" \
 	  $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
-# Paired time-to-accuracy benchmark against the seed recipe, about 12 minutes on 2 cores (QUICK=1: a tenth of
-# the images, 1 epoch per accuracy run); installs the JAX and PyTorch backends of its optional
-# speed probes; writes benchmarks/results/.
+# Paired benchmark: the default recipe's runs (seeds 0-4) between epochs of the original post's
+# recipe, each in its own process, then speed probes; about 15 minutes on 2 cores (QUICK=1: a
+# tenth of the images, seeds 0 and 1); installs the JAX and PyTorch backends of its optional
+# probes; writes benchmarks/results/.
 benchmark: setup $(VENV)/.installed-benchmark
 	$(PY) benchmarks/train_speed.py $(if $(QUICK),--quick)
 

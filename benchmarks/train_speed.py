@@ -49,7 +49,7 @@ from typing import Any
 import fmnist_helpers  # noqa: F401 - first: it imports TensorFlow without start-up log lines
 from fmnist_helpers.book_files import write_manifest
 from fmnist_helpers.experiments import SEEDS, TARGET_ACCURACY
-from fmnist_helpers.recipes import DEFAULT_RECIPE, SEED_RECIPE, Recipe
+from fmnist_helpers.recipes import DEFAULT_RECIPE, ORIGINAL_RECIPE, Recipe
 
 import keras  # noqa: E402 - after fmnist_helpers; the backend comes from KERAS_BACKEND
 
@@ -200,7 +200,7 @@ def run_unit(kind: str, seed: int, train_size: int) -> dict[str, Any]:
     x_fit, y_fit = x_fit[:train_size], y_fit[:train_size]
     timer = fh.EpochLogger(file=sys.stderr)
     if kind == "original":
-        recipe = dataclasses.replace(SEED_RECIPE, epochs=1, seed=seed)
+        recipe = dataclasses.replace(ORIGINAL_RECIPE, epochs=1, seed=seed)
         history = fh.train_model(recipe, x_fit, y_fit, callbacks=[timer], log_epochs=False)
     else:
         recipe = dataclasses.replace(DEFAULT_RECIPE, seed=seed)

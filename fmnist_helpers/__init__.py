@@ -35,7 +35,7 @@ from .models import (
     build_headline_cnn,
     build_mlp,
     build_model,
-    build_seed_cnn,
+    build_original_cnn,
     explain_params,
     print_summary,
 )
@@ -52,7 +52,7 @@ from .plotting import (
     plot_pixel_histogram,
     plot_probabilities,
 )
-from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Recipe
+from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, ORIGINAL_RECIPE, Recipe
 from .preprocessing import add_channel_axis, one_hot, preprocess_images, scale_pixels, split_validation
 from .training import (
     OPTIMIZERS,
@@ -82,7 +82,7 @@ __all__ = [
     "MODELS",
     "MODEL_SEARCH_DIRS",
     "OPTIMIZERS",
-    "SEED_RECIPE",
+    "ORIGINAL_RECIPE",
     "DatasetError",
     "EpochLogger",
     "Recipe",
@@ -92,7 +92,7 @@ __all__ = [
     "build_headline_cnn",
     "build_mlp",
     "build_model",
-    "build_seed_cnn",
+    "build_original_cnn",
     "check_follows_recipe",
     "classification_report_table",
     "confusion_matrix_table",

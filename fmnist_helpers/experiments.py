@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, SEED_RECIPE, Recipe
+from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, ORIGINAL_RECIPE, Recipe
 
 __all__ = [
     "COMPARISONS",
@@ -37,9 +37,9 @@ SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 #: The validation accuracy whose time-to-reach the speed comparisons measure.
 TARGET_ACCURACY = 0.92
 
-#: The seed post's recipe for one epoch: its schedule does not depend on the run's length,
+#: The original post's recipe for one epoch: its schedule does not depend on the run's length,
 #: so this is exactly the first epoch of its 20, at a twentieth of the cost.
-_SEED_EPOCH = dataclasses.replace(SEED_RECIPE, epochs=1)
+_ORIGINAL_EPOCH = dataclasses.replace(ORIGINAL_RECIPE, epochs=1)
 
 #: Every recipe the comparisons train, by name; each runs once per seed of :data:`SEEDS`.
 RECIPES: dict[str, Recipe] = {
@@ -51,14 +51,14 @@ RECIPES: dict[str, Recipe] = {
     "dropout 0.3": dataclasses.replace(DEFAULT_RECIPE, model_name="fast_cnn_dropout_0.3"),
     "batch 512": dataclasses.replace(DEFAULT_RECIPE, batch_size=512),
     "10 epochs": dataclasses.replace(DEFAULT_RECIPE, epochs=10),
-    "original recipe, 1 epoch": _SEED_EPOCH,
-    "original, rate 0.01": dataclasses.replace(_SEED_EPOCH, learning_rate=1e-2),
-    "original, momentum": dataclasses.replace(_SEED_EPOCH, optimizer_name="seed_momentum"),
-    "original, Adam": dataclasses.replace(_SEED_EPOCH, optimizer_name="seed_adam"),
+    "original recipe, 1 epoch": _ORIGINAL_EPOCH,
+    "original, rate 0.01": dataclasses.replace(_ORIGINAL_EPOCH, learning_rate=1e-2),
+    "original, momentum": dataclasses.replace(_ORIGINAL_EPOCH, optimizer_name="original_momentum"),
+    "original, Adam": dataclasses.replace(_ORIGINAL_EPOCH, optimizer_name="original_adam"),
 }
 
-#: Runs outside the comparisons, by name: the seed post's whole recipe, once, with seed 0.
-SINGLE_RUNS: dict[str, Recipe] = {"original recipe, 20 epochs": SEED_RECIPE}
+#: Runs outside the comparisons, by name: the original post's whole recipe, once, with seed 0.
+SINGLE_RUNS: dict[str, Recipe] = {"original recipe, 20 epochs": ORIGINAL_RECIPE}
 
 
 def changed_fields(base: Recipe, variant: Recipe) -> list[str]:

@@ -1,4 +1,4 @@
-"""The book's models: the seed post's CNN, an MLP baseline, a fast CNN and a headline CNN."""
+"""The book's models: the original post's CNN, an MLP baseline, a fast CNN and a headline CNN."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ __all__ = [
     "build_headline_cnn",
     "build_mlp",
     "build_model",
-    "build_seed_cnn",
+    "build_original_cnn",
     "explain_params",
     "print_summary",
 ]
@@ -24,8 +24,8 @@ __all__ = [
 INPUT_SHAPE: tuple[int, int, int] = (28, 28, 1)
 
 
-def build_seed_cnn(num_classes: int = 10) -> keras.Model:
-    """Build the seed post's CNN, layer for layer.
+def build_original_cnn(num_classes: int = 10) -> keras.Model:
+    """Build the original post's CNN, layer for layer.
 
     Conv 128 3x3 relu, max-pool 2, dropout 0.3; conv 64 3x3 relu, max-pool 2,
     dropout 0.3; flatten; dense 512 relu, dropout 0.25; dense softmax.
@@ -38,7 +38,7 @@ def build_seed_cnn(num_classes: int = 10) -> keras.Model:
     Returns
     -------
     keras.Model
-        An uncompiled ``Sequential`` model named ``seed_cnn`` taking ``(28, 28, 1)`` input.
+        An uncompiled ``Sequential`` model named ``original_cnn`` taking ``(28, 28, 1)`` input.
     """
     return keras.Sequential(
         [
@@ -54,7 +54,7 @@ def build_seed_cnn(num_classes: int = 10) -> keras.Model:
             layers.Dropout(0.25, name="dropout3"),
             layers.Dense(num_classes, activation="softmax", name="probabilities"),
         ],
-        name="seed_cnn",
+        name="original_cnn",
     )
 
 
@@ -185,7 +185,7 @@ def build_headline_cnn(num_classes: int = 10) -> keras.Model:
 
 #: The models a training run can name, for papermill parameters and sweeps.
 MODELS: dict[str, Callable[[], keras.Model]] = {
-    "seed_cnn": build_seed_cnn,
+    "original_cnn": build_original_cnn,
     "fast_cnn": build_fast_cnn,
     "fast_cnn_plain": lambda: build_fast_cnn(batch_norm=False, name="fast_cnn_plain"),
     "fast_cnn_dropout_0.3": lambda: build_fast_cnn(dropout=(0.3, 0.3), name="fast_cnn_dropout_0.3"),
@@ -201,7 +201,7 @@ def build_model(name: str) -> keras.Model:
     Parameters
     ----------
     name
-        ``"seed_cnn"``, ``"fast_cnn"``, ``"fast_cnn_plain"`` (without batch normalization),
+        ``"original_cnn"``, ``"fast_cnn"``, ``"fast_cnn_plain"`` (without batch normalization),
         ``"fast_cnn_dropout_0.3"`` (dropout 0.3 instead of 0.1),
         ``"headline_cnn"``, ``"wide_cnn"`` (the headline CNN without its flips) or ``"mlp"``.
 

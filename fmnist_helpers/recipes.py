@@ -11,7 +11,7 @@ __all__ = [
     "DEFAULT_RECIPE",
     "HEADLINE_RECIPE",
     "PROFILES",
-    "SEED_RECIPE",
+    "ORIGINAL_RECIPE",
     "Profile",
     "Recipe",
 ]
@@ -28,10 +28,10 @@ class Recipe:
     model_name
         A key of :data:`fmnist_helpers.MODELS`.
     optimizer_name
-        One of :data:`fmnist_helpers.OPTIMIZERS`, such as ``"adam"`` or the seed's
-        ``"seed_sgd"`` (see :func:`fmnist_helpers.make_optimizer`).
+        One of :data:`fmnist_helpers.OPTIMIZERS`, such as ``"adam"`` or the original post's
+        ``"original_sgd"`` (see :func:`fmnist_helpers.make_optimizer`).
     learning_rate
-        Peak learning rate (the initial one for ``"seed_sgd"``).
+        Peak learning rate (the initial one for ``"original_sgd"``).
     batch_size, epochs
         As in ``model.fit``.
     seed
@@ -57,9 +57,9 @@ class Recipe:
         return self.epochs * math.ceil(train_size / self.batch_size)
 
 
-#: The seed post's recipe: its CNN, plain SGD at 0.001 with Keras 2's decay, batches of 32,
+#: The original post's recipe: its CNN, plain SGD at 0.001 with Keras 2's decay, batches of 32,
 #: 20 epochs.
-SEED_RECIPE = Recipe(model_name="seed_cnn", optimizer_name="seed_sgd", learning_rate=1e-3,
+ORIGINAL_RECIPE = Recipe(model_name="original_cnn", optimizer_name="original_sgd", learning_rate=1e-3,
                      batch_size=32, epochs=20)
 
 #: The book's default: the fast CNN, Adam with warm-up and cosine decay, 5 epochs (chapter 7

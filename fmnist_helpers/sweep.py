@@ -3,7 +3,7 @@
 Usage: ``python -m fmnist_helpers.sweep [--quick] [--runs NAME ...] [--seeds SEED ...]
 [--scheduler ADDRESS] [--workers N] [--threads-per-run N]``. The runs are the recipes of the
 book's controlled comparisons (:mod:`fmnist_helpers.experiments`), each with several seeds,
-and the seed post's whole recipe. Each run and seed executes the training chapter with
+and the original post's whole recipe. Each run and seed executes the training chapter with
 papermill as one task of a Dask cluster: a local one sized to this machine's cores, or the cluster at
 ``--scheduler``, whose workers need this package installed from the same checkout (they
 execute their own copy of ``book/5_train.ipynb``). A run's executed notebook and artifacts
@@ -57,7 +57,7 @@ DATA_DIR = BOOK_DIR / "data"
 HEADLINE_RUN = "wide CNN, flips"
 
 #: The runs, by name: every recipe of :data:`~fmnist_helpers.experiments.COMPARISONS` (once
-#: per seed of :data:`~fmnist_helpers.experiments.SEEDS`), then the seed post's whole
+#: per seed of :data:`~fmnist_helpers.experiments.SEEDS`), then the original post's whole
 #: 20-epoch recipe (once, seed 0).
 SWEEP: dict[str, Recipe] = {**RECIPES, **SINGLE_RUNS}
 

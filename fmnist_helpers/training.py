@@ -32,9 +32,9 @@ __all__ = [
 ]
 
 #: Optimizer names that :func:`make_optimizer` accepts.
-#: The three ``seed_`` ones share the seed post's schedule (inverse-time decay), so that they
-#: differ from the seed's plain SGD in the optimizer alone.
-OPTIMIZERS: tuple[str, ...] = ("seed_sgd", "seed_momentum", "seed_adam", "sgd", "adam")
+#: The three ``original_`` ones share the original post's schedule (inverse-time decay), so that
+#: they differ from its plain SGD in the optimizer alone.
+OPTIMIZERS: tuple[str, ...] = ("original_sgd", "original_momentum", "original_adam", "sgd", "adam")
 
 
 def seed_everything(seed: int) -> None:
@@ -64,13 +64,13 @@ def make_schedule(
     Parameters
     ----------
     name
-        ``"seed_sgd"``, ``"seed_momentum"`` or ``"seed_adam"``: the seed post's Keras 2
+        ``"original_sgd"``, ``"original_momentum"`` or ``"original_adam"``: the original post's Keras 2
         ``decay=1e-5``, which divided the rate by ``1 + 1e-5 * step``; in Keras 3 terms
         ``InverseTimeDecay(learning_rate, decay_steps=1, decay_rate=1e-5)``.
         ``"sgd"`` or ``"adam"``: with ``total_steps``, a linear warm-up from 0 over
         ``warmup_fraction`` of the steps, then a cosine decay to 0; without, constant.
     learning_rate
-        The initial (``"seed_..."``) or peak learning rate.
+        The initial (``"original_..."``) or peak learning rate.
     total_steps
         Number of training steps of the run.
     warmup_fraction
@@ -90,7 +90,7 @@ def make_schedule(
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-    if name.startswith("seed_"):
+    if name.startswith("original_"):
         return keras.optimizers.schedules.InverseTimeDecay(
             learning_rate, decay_steps=1, decay_rate=1e-5
         )
@@ -113,9 +113,9 @@ def make_optimizer(
     Parameters
     ----------
     name
-        ``"seed_sgd"``: the seed post's ``SGD(lr=learning_rate, decay=1e-5)`` in Keras 3
+        ``"original_sgd"``: the original post's ``SGD(lr=learning_rate, decay=1e-5)`` in Keras 3
         terms (plain SGD, inverse-time decay).
-        ``"seed_momentum"``: the same with momentum 0.9; ``"seed_adam"``: Adam on the same
+        ``"original_momentum"``: the same with momentum 0.9; ``"original_adam"``: Adam on the same
         schedule. They change the optimizer alone, for chapter 7's comparisons.
         ``"sgd"``: SGD with Nesterov momentum 0.9.
         ``"adam"``: Adam.
@@ -132,11 +132,11 @@ def make_optimizer(
         If ``name`` is unknown or ``learning_rate`` is not positive.
     """
     schedule = make_schedule(name, learning_rate, total_steps, warmup_fraction)
-    if name == "seed_sgd":
+    if name == "original_sgd":
         return keras.optimizers.SGD(learning_rate=schedule)
-    if name == "seed_momentum":
+    if name == "original_momentum":
         return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
-    if name == "seed_adam":
+    if name == "original_adam":
         return keras.optimizers.Adam(learning_rate=schedule)
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=True)

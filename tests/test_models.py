@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from fmnist_helpers import (MODELS, build_fast_cnn, build_headline_cnn, build_mlp, build_model,
-                            build_seed_cnn, explain_params, print_summary)
+                            build_original_cnn, explain_params, print_summary)
 
 
-def test_seed_cnn_matches_the_post():
-    model = build_seed_cnn()
+def test_original_cnn_matches_the_post():
+    model = build_original_cnn()
     assert model.count_params() == 899_914  # (3*3*1+1)*128 + (3*3*128+1)*64 + (1600+1)*512 + (512+1)*10
     assert [layer.name for layer in model.layers] == [
         "conv1", "pool1", "dropout1", "conv2", "pool2", "dropout2",
@@ -79,12 +79,12 @@ def test_fast_cnn_dropout_option():
 
 
 def test_build_model_unknown_name():
-    with pytest.raises(ValueError, match=r"unknown model 'resnet'; expected one of seed_cnn, fast_cnn"):
+    with pytest.raises(ValueError, match=r"unknown model 'resnet'; expected one of original_cnn, fast_cnn"):
         build_model("resnet")
 
 
 def test_explain_params_formulas_add_up():
-    table = explain_params(build_seed_cnn())
+    table = explain_params(build_original_cnn())
     assert table.loc["conv1", "formula"] == "(3x3x1 + 1) x 128"
     assert table.loc["dense", "formula"] == "(1600 + 1) x 512"
     assert table.loc["total", "parameters"] == table["parameters"].drop("total").sum() == 899_914

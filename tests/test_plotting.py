@@ -190,7 +190,7 @@ def test_probability_bars_legend_names_the_colours_shown(true_label, entries):
 
 
 def test_learning_rate_curve():
-    ax = plot_learning_rate(make_schedule("seed_sgd", 0.001), total_steps=1000)
+    ax = plot_learning_rate(make_schedule("original_sgd", 0.001), total_steps=1000)
     assert ax.lines[0].get_ydata()[0] == pytest.approx(0.001)
     flat = plot_learning_rate(0.01, total_steps=10)
     assert set(flat.lines[0].get_ydata()) == {0.01}

@@ -11,7 +11,7 @@ import pandas.testing as pdt
 import papermill
 import pytest
 
-from fmnist_helpers import DEFAULT_RECIPE, SEED_RECIPE, sweep
+from fmnist_helpers import DEFAULT_RECIPE, ORIGINAL_RECIPE, sweep
 from fmnist_helpers.book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, kernel_config
 from fmnist_helpers.experiments import COMPARISONS, SEEDS
 from fmnist_helpers.sweep import (SWEEP, THREAD_VARIABLES, SweepError, SweepRunError, collect_run,
@@ -25,7 +25,7 @@ def test_every_compared_recipe_runs_with_five_seeds_and_the_original_recipe_runs
     compared = {name for comparison in COMPARISONS for name in (comparison.base, *comparison.variants)}
     assert compared <= set(SWEEP)
     assert all(len(sweep.seeds_of(name)) >= 5 for name in compared)
-    (whole,) = [name for name, recipe in SWEEP.items() if recipe == SEED_RECIPE]
+    (whole,) = [name for name, recipe in SWEEP.items() if recipe == ORIGINAL_RECIPE]
     assert sweep.seeds_of(whole) == (0,) and SWEEP[whole].epochs == 20
     assert sweep.comparisons_of(whole) == ""
     assert sweep.comparisons_of("wide CNN") == "width; flips"

@@ -21,13 +21,13 @@ def tiny_batch(seed=0, n=16):
     return rng.random((n, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, n)
 
 
-def test_seed_sgd_is_keras2_decay():
-    schedule = make_schedule("seed_sgd", 0.001)
+def test_original_sgd_is_keras2_decay():
+    schedule = make_schedule("original_sgd", 0.001)
     assert isinstance(schedule, keras.optimizers.schedules.InverseTimeDecay)
     # Keras 2: lr / (1 + decay * iterations)
     for step in (0, 1, 1875, 37500):
         assert float(schedule(step)) == pytest.approx(0.001 / (1 + 1e-5 * step), rel=1e-6)
-    optimizer = make_optimizer("seed_sgd", 0.001)
+    optimizer = make_optimizer("original_sgd", 0.001)
     assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.momentum == 0
 
 
@@ -47,7 +47,7 @@ def test_optimizer_kinds():
 
 @pytest.mark.parametrize(
     ("name", "rate", "message"),
-    [("rmsprop", 1e-3, r"unknown optimizer 'rmsprop'; expected one of seed_sgd, seed_momentum, seed_adam, sgd, adam"),
+    [("rmsprop", 1e-3, r"unknown optimizer 'rmsprop'; expected one of original_sgd, original_momentum, original_adam, sgd, adam"),
      ("adam", 0.0, r"learning_rate must be positive, got 0.0")],
     ids=["unknown-name", "zero-rate"],
 )
