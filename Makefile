@@ -52,7 +52,8 @@ test-fast: setup test-packages node_modules/.installed
 test-network: setup
 	$(PY) -m pytest -m network tests
 
-# Re-run the training chapter for every compared recipe and seed (67 minutes on 2 cores when last measured, 35 runs); writes
+# Re-run the training chapter for every compared recipe and seed (62 runs, 5 seeds per recipe; not
+# timed whole: 24 of them took 39 minutes on 2 shared cores); writes
 # book/data/. The runs go to a local Dask cluster sized to the cores, or to an existing one
 # with SCHEDULER=tcp://HOST:8786.
 sweep: setup
