@@ -1,4 +1,4 @@
-"""The book's models: the original post's CNN, an MLP baseline, a fast CNN and a headline CNN."""
+"""The book's models: the original post's CNN, an MLP baseline, the fast CNN and the wide CNN (with and without flips)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = [
     "INPUT_SHAPE",
     "MODELS",
     "build_fast_cnn",
-    "build_headline_cnn",
+    "build_wide_cnn_flips",
     "build_mlp",
     "build_model",
     "build_original_cnn",
@@ -163,8 +163,8 @@ def build_fast_cnn(
     )
 
 
-def build_headline_cnn(num_classes: int = 10) -> keras.Model:
-    """Build the book's most accurate model: the fast CNN, twice as wide, with flipped training images.
+def build_wide_cnn_flips(num_classes: int = 10) -> keras.Model:
+    """Build the wide CNN with flipped training images: the fast CNN, twice as wide, flipping.
 
     Blocks of 32 and 64 filters, a 256-unit dense layer, and a random horizontal flip of
     each training image (see :func:`build_fast_cnn`).
@@ -177,10 +177,10 @@ def build_headline_cnn(num_classes: int = 10) -> keras.Model:
     Returns
     -------
     keras.Model
-        An uncompiled ``Sequential`` model named ``headline_cnn``.
+        An uncompiled ``Sequential`` model named ``wide_cnn_flips``.
     """
     return build_fast_cnn(num_classes, filters=(32, 64), dense_units=256, augment=True,
-                          name="headline_cnn")
+                          name="wide_cnn_flips")
 
 
 #: The models a training run can name, for papermill parameters and sweeps.
@@ -189,7 +189,7 @@ MODELS: dict[str, Callable[[], keras.Model]] = {
     "fast_cnn": build_fast_cnn,
     "fast_cnn_plain": lambda: build_fast_cnn(batch_norm=False, name="fast_cnn_plain"),
     "fast_cnn_dropout_0.3": lambda: build_fast_cnn(dropout=(0.3, 0.3), name="fast_cnn_dropout_0.3"),
-    "headline_cnn": build_headline_cnn,
+    "wide_cnn_flips": build_wide_cnn_flips,
     "wide_cnn": lambda: build_fast_cnn(filters=(32, 64), dense_units=256, name="wide_cnn"),
     "mlp": build_mlp,
 }
@@ -203,7 +203,7 @@ def build_model(name: str) -> keras.Model:
     name
         ``"original_cnn"``, ``"fast_cnn"``, ``"fast_cnn_plain"`` (without batch normalization),
         ``"fast_cnn_dropout_0.3"`` (dropout 0.3 instead of 0.1),
-        ``"headline_cnn"``, ``"wide_cnn"`` (the headline CNN without its flips) or ``"mlp"``.
+        ``"wide_cnn_flips"``, ``"wide_cnn"`` (the same without its flips) or ``"mlp"``.
 
     Returns
     -------

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from fmnist_helpers import (MODELS, build_fast_cnn, build_headline_cnn, build_mlp, build_model,
+from fmnist_helpers import (MODELS, build_fast_cnn, build_wide_cnn_flips, build_mlp, build_model,
                             build_original_cnn, explain_params, print_summary)
 
 
@@ -51,8 +51,8 @@ def test_fast_cnn_normalizes_after_pooling():
     assert build_model("fast_cnn_plain").count_params() == 206_922
 
 
-def test_headline_cnn_augments_only_while_training():
-    model = build_headline_cnn()
+def test_wide_cnn_flips_augments_only_while_training():
+    model = build_wide_cnn_flips()
     assert model.layers[0].name == "flip" and model.layers[1].name == "conv1"
     assert [model.get_layer(f"conv{i}").filters for i in (1, 2)] == [32, 64]
     assert model.get_layer("dense").units == 256
