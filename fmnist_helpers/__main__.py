@@ -36,6 +36,15 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _percent(probability: float) -> str:
+    """One decimal, but never ``100.0%`` or ``0.0%`` for a probability that is not exactly 1 or 0."""
+    if 0 < probability < 0.001:
+        return "<0.1%"
+    if 0.999 < probability < 1:
+        return ">99.9%"
+    return f"{probability:.1%}"
+
+
 def _predict(args: argparse.Namespace) -> int:
     width = max(len(name) for name in CLASS_NAMES)
     model = args.model
@@ -43,7 +52,7 @@ def _predict(args: argparse.Namespace) -> int:
         model = find_model_path()
         print(f"model: {model}", file=sys.stderr)
     for name, probability in predict_file(args.image, model, top=args.top, photo=args.photo):
-        print(f"{name:<{width}} {probability:>6.1%}")
+        print(f"{name:<{width}} {_percent(probability):>6}")
     return 0
 
 

@@ -75,7 +75,8 @@ def predict_image(model: keras.Model, image: np.ndarray) -> np.ndarray:
         If ``image`` is not a single 28x28 image.
     """
     if image.shape != (28, 28):
-        raise ValueError(f"expected one 28x28 image, got an array of shape {image.shape}")
+        raise ValueError(
+            f"expected one 28x28 image, got an array of shape {image.shape}")
     return model.predict(preprocess_images(image[np.newaxis]), verbose=0)[0]
 
 

@@ -370,6 +370,17 @@ def plot_feature_maps(maps: np.ndarray, *, ncols: int = 8, axes: np.ndarray | No
 LABELLED_PROBABILITY = 0.05
 
 
+def _probability_label(probability: float) -> str:
+    """A bar's label: a percentage that rounds to 0% or 100% only when it is exactly that."""
+    if 0 < probability < 0.001:
+        return "<0.1%"
+    if 0.999 < probability < 1:
+        return ">99.9%"
+    if 0 < probability < 0.005 or 0.995 <= probability < 1:
+        return f"{probability:.1%}"
+    return f"{probability:.0%}"
+
+
 def plot_probabilities(
     probabilities: np.ndarray,
     true_label: int | None = None,
@@ -383,7 +394,9 @@ def plot_probabilities(
     in red, and its name is written in red too, so that a confident mistake (the true
     class near 0) still shows which class was right. The bars of these two classes, and
     any other of at least ``LABELLED_PROBABILITY`` (5%), are labelled with their
-    probability (``<1%`` below half a percent); the rest stay unlabelled.
+    probability; the rest stay unlabelled. Labels are in whole percent, with one decimal
+    within half a percent of 0 or 100%, and ``<0.1%`` or ``>99.9%`` beyond: only a
+    probability of exactly 0 or 1 reads ``0%`` or ``100%``.
 
     Parameters
     ----------
@@ -409,7 +422,7 @@ def plot_probabilities(
         colors[true_label] = "tab:red"
     colors[int(np.argmax(probabilities))] = "tab:blue"
     bars = ax.barh(range(len(class_names)), probabilities, color=colors)
-    labels = [("<1%" if p < 0.005 else f"{p:.0%}")
+    labels = [_probability_label(p)
               if colors[index] != "lightgray" or p >= LABELLED_PROBABILITY else ""
               for index, p in enumerate(probabilities)]
     ax.bar_label(bars, labels=labels, padding=2, fontsize=9)
@@ -419,7 +432,7 @@ def plot_probabilities(
             tick.set_color(colors[index])
             tick.set_fontweight("bold")
     ax.invert_yaxis()
-    ax.set_xlim(0, 1.15)
+    ax.set_xlim(0, 1.22)  # room for a ">99.9%" label
     ax.set_xticks([0, 0.5, 1])
     ax.set_xlabel("probability")
     if legend:

@@ -274,6 +274,15 @@ def test_cli_predict_prints_top_classes(image_file, model_file, capsys, top):
     assert names == [name for name, _ in predict_file(image_file, model_file, top=top)]
 
 
+def test_cli_predict_never_rounds_to_100_or_0_percent(monkeypatch, capsys):
+    def fake_predict_file(image_path, model_path, top, photo):
+        return [("Ankle boot", 0.99995), ("Sneaker", 0.00005), ("Sandal", 0.0)]
+
+    monkeypatch.setattr(cli, "predict_file", fake_predict_file)
+    assert cli.main(["predict", "boot.png", "--model", "mine.keras"]) == 0
+    assert capsys.readouterr().out == "Ankle boot  >99.9%\nSneaker      <0.1%\nSandal        0.0%\n"
+
+
 def test_cli_predict_format_and_defaults(monkeypatch, capsys, tmp_path):
     calls = []
 

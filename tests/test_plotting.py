@@ -174,8 +174,22 @@ def test_probability_labels_only_the_bars_that_matter_and_are_readable():
     probabilities[[6, 2]] = [0.9, 0.091]  # predicted Shirt, Pullover second; true class 0
     ax = plot_probabilities(probabilities, true_label=0)
     labels = [text.get_text() for text in ax.texts]
-    assert labels == ["<1%", "", "9%", "", "", "", "90%", "", "", ""]
+    assert labels == ["0.1%", "", "9%", "", "", "", "90%", "", "", ""]
     assert min(text.get_fontsize() for text in ax.texts) >= 8
+
+
+@pytest.mark.parametrize(("predicted", "true", "labels"), [
+    pytest.param(0.99995, 0.00005, (">99.9%", "<0.1%"), id="beyond-one-decimal"),
+    pytest.param(0.996, 0.004, ("99.6%", "0.4%"), id="one-decimal-near-the-ends"),
+    pytest.param(0.994, 0.006, ("99%", "1%"), id="whole-percent"),
+    pytest.param(1.0, 0.0, ("100%", "0%"), id="exactly-1-and-0"),
+])
+def test_probability_labels_never_round_to_0_or_100_percent(predicted, true, labels):
+    probabilities = np.zeros(10)
+    probabilities[[9, 7]] = [predicted, true]  # predicted Ankle boot; true class Sneaker
+    ax = plot_probabilities(probabilities, true_label=7)
+    texts = [text.get_text() for text in ax.texts]
+    assert (texts[9], texts[7]) == labels
 
 
 @pytest.mark.parametrize(("true_label", "entries"), [
