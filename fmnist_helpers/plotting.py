@@ -496,7 +496,8 @@ def plot_differences(
     differences
         Rows of :func:`fmnist_helpers.experiments.compare`, indexed by variant (as
         :func:`~fmnist_helpers.experiments.compare_all` returns them), with ``low`` and
-        ``high`` (the t interval) and ``verdict``.
+        ``high`` (the t interval) and ``verdict``; a difference that counts but does not
+        hold after Holm's correction (``holds after Holm``) gets a hollow marker.
     table
         One row per run and seed, with columns ``run``, ``seed`` and ``metric``.
     metric
@@ -521,9 +522,13 @@ def plot_differences(
         ax.plot(scale * seeds, [position + 0.22] * len(seeds), "o", color="black", alpha=0.5,
                 markersize=4, label="one seed (variant minus base)")
         color, label = styles[row["verdict"]]
+        face = color
+        if row["verdict"] != "undecided" and not row.get("holds after Holm", True):
+            face, label = "white", f"{label}, not after Holm's correction"
         mean = scale * row["difference"]
         ax.errorbar(mean, position, xerr=[[mean - scale * row["low"]], [scale * row["high"] - mean]],
-                    fmt="D", color=color, capsize=4, markersize=6, label=f"mean, 95% {label}")
+                    fmt="D", color=color, markerfacecolor=face, capsize=4, markersize=6,
+                    label=f"mean, 95% {label}")
     ax.axvline(0, color="black", linewidth=0.8, linestyle=":")
     ax.set_yticks(range(len(differences)),
                   [f"{variant}\n(vs {row['base']})" for variant, row in differences.iterrows()],

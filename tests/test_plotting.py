@@ -226,3 +226,20 @@ def test_plot_differences_draws_each_seeds_paired_difference_and_the_interval():
                     for segment in collection.get_segments()]
     assert (low, high) == pytest.approx((100 * differences["low"].iloc[0], 100 * differences["high"].iloc[0]))
     assert [label.get_text() for label in ax.get_yticklabels()] == ["10 epochs\n(vs default recipe)"]
+
+
+def test_plot_differences_draws_a_difference_that_fails_holm_hollow():
+    import pandas as pd
+
+    from fmnist_helpers import plot_differences
+
+    differences = pd.DataFrame(
+        {"base": ["a", "a"], "difference": [0.01, 0.02], "low": [0.005, 0.01], "high": [0.015, 0.03],
+         "verdict": ["higher", "higher"], "holds after Holm": [True, False]}, index=["b", "c"])
+    table = pd.DataFrame({"run": ["a", "b", "c"] * 2, "seed": [0, 0, 0, 1, 1, 1],
+                          "validation accuracy": [0.90, 0.91, 0.92, 0.90, 0.91, 0.92]})
+    ax = plot_differences(differences, table)
+    faces = [line.get_markerfacecolor() for line in ax.lines if line.get_marker() == "D"]
+    assert faces == ["tab:blue", "white"]
+    assert "mean, 95% interval above 0, not after Holm's correction" in [
+        text.get_text() for text in ax.get_legend().get_texts()]
