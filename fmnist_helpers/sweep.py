@@ -35,7 +35,7 @@ import pandas as pd
 from .book import BOOK_DIR, LESSON_ONLY_TAG, TRAINING_TAG, execute_chapter
 from .book_files import write_manifest
 from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME
-from .experiments import COMPARISONS, RECIPES, SEEDS, SINGLE_RUNS, TARGET_ACCURACY, seconds_to_target
+from .experiments import COMPARISONS, RECIPES, SEEDS, SINGLE_RUNS
 from .recipes import DEFAULT_RECIPE, Profile, Recipe
 
 __all__ = [
@@ -112,8 +112,7 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
     """Read one executed run: its recipe, validation and test accuracy, and training time.
 
     The training time is papermill's record of how long the cell tagged
-    :data:`~fmnist_helpers.book.TRAINING_TAG` ran; the time to the target accuracy is its
-    share up to the first epoch that reached it (:func:`~fmnist_helpers.experiments.seconds_to_target`).
+    :data:`~fmnist_helpers.book.TRAINING_TAG` ran.
 
     Parameters
     ----------
@@ -124,7 +123,7 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
     notebook
         The executed training chapter.
     artifacts
-        The folder its ``metrics.json`` and ``history.json`` were saved in.
+        The folder its ``metrics.json`` was saved in.
 
     Returns
     -------
@@ -134,7 +133,6 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
     cells = json.loads(notebook.read_text())["cells"]
     training = next(c for c in cells if TRAINING_TAG in c["metadata"].get("tags", []))
     metrics = json.loads((artifacts / "metrics.json").read_text())
-    history = json.loads((artifacts / "history.json").read_text())
     seconds = training["metadata"]["papermill"]["duration"]
     return {
         "run": name,
@@ -148,7 +146,6 @@ def collect_run(name: str, recipe: Recipe, notebook: Path, artifacts: Path) -> d
         "validation accuracy": metrics["val_accuracy"],
         "test accuracy": metrics["test_accuracy"],
         "training seconds": seconds,
-        f"seconds to {TARGET_ACCURACY:.0%}": seconds_to_target(history, seconds),
     }
 
 

@@ -8,9 +8,8 @@ import pytest
 
 from fmnist_helpers import DEFAULT_RECIPE
 from fmnist_helpers.experiments import (COMPARISONS, RECIPES, Comparison, changed_fields, compare,
-                                        compare_all, format_difference, format_seconds, holm,
-                                        paired_differences, paired_interval,
-                                        seconds_to_target)
+                                        compare_all, format_difference, holm,
+                                        paired_differences, paired_interval)
 
 RECIPES_FOR_TESTS = {
     "base": DEFAULT_RECIPE,
@@ -117,12 +116,6 @@ def test_compare_all_indexes_every_variant_and_adjusts_for_their_number():
     assert both["holds after Holm"].tolist() == [p < 0.05 for p in both["Holm p value"]]
 
 
-def test_seconds_to_target_is_the_share_of_the_run_up_to_the_first_epoch_that_reached_it():
-    assert seconds_to_target({"val_accuracy": [0.80, 0.92, 0.91, 0.95]}, 100.0) == 50.0
-    assert math.isnan(seconds_to_target({"val_accuracy": [0.80, 0.91]}, 100.0))
-    assert seconds_to_target({"val_accuracy": [0.5, 0.6]}, 10.0, target=0.6) == 10.0
-
-
 @pytest.mark.parametrize(("difference", "margin", "text"), [
     (0.0461, 0.0042, "+4.6 ± 0.4 points"),
     (-0.0012, 0.0060, "-0.1 ± 0.6 points"),
@@ -137,8 +130,3 @@ def test_format_difference_rounds_to_what_the_noise_allows(difference, margin, t
 
 def test_format_difference_in_seconds():
     assert format_difference({"difference": -12.34, "margin": 2.4}, scale=1, unit=" s") == "-12.3 ± 2.4 s"
-
-
-def test_format_seconds_keeps_two_significant_digits():
-    assert [format_seconds(value) for value in (105.2, 52.49, 1.26, 1234.0)] == ["110", "52", "1.3", "1200"]
-    assert format_seconds(math.nan) == "-"

@@ -46,7 +46,6 @@ def test_collect_run_reads_metrics_and_papermill_duration(tmp_path):
     assert row["validation accuracy"] == 0.91
     assert row["epochs"] == 5 and row["seed"] == 2
     assert row["comparison"] == "convolutions; batch norm; width; dropout; batch size; epochs"
-    assert row["seconds to 92%"] == pytest.approx(42.5 * 3 / 5)  # reached at epoch 3 of 5
 
 
 @pytest.mark.slow  # fits on real images
