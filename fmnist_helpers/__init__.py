@@ -28,6 +28,7 @@ from .evaluation import (
 from .inference import (DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, MODEL_SEARCH_DIRS, best_model_path,
                         find_model_path, load_image, make_example_image, make_example_photo,
                         predict_file, prepare_photo, save_image)
+from .layers import FusedBatchNormalization, RandomShift
 from .models import (
     INPUT_SHAPE,
     MODELS,
@@ -85,6 +86,8 @@ __all__ = [
     "ORIGINAL_RECIPE",
     "DatasetError",
     "EpochLogger",
+    "FusedBatchNormalization",
+    "RandomShift",
     "Recipe",
     "add_channel_axis",
     "best_model_path",

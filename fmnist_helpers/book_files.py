@@ -36,6 +36,7 @@ BOOK_FILES: tuple[str, ...] = (
     "book/data/experiments.csv",
     "book/data/histories.json",
     "benchmarks/results/train_speed.json",
+    "benchmarks/results/methods.json",
     "book/data/model.onnx",
 )
 #: The repository's top folder when this package is used from a checkout (editable install).

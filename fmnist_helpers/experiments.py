@@ -14,6 +14,7 @@ from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, ORIGINAL_RECIPE, Recipe
 
 __all__ = [
     "COMPARISONS",
+    "METHODS",
     "RECIPES",
     "SEEDS",
     "SINGLE_RUNS",
@@ -53,6 +54,18 @@ RECIPES: dict[str, Recipe] = {
     "original, rate 0.01": dataclasses.replace(_ORIGINAL_EPOCH, learning_rate=1e-2),
     "original, momentum": dataclasses.replace(_ORIGINAL_EPOCH, optimizer_name="original_momentum"),
     "original, Adam": dataclasses.replace(_ORIGINAL_EPOCH, optimizer_name="original_adam"),
+}
+
+#: The speed appendix's methods: each changes one thing of the default recipe and is measured
+#: against it, paired by seed, for accuracy and time (``benchmarks/methods.py``).
+METHODS: dict[str, Recipe] = {
+    "default recipe": DEFAULT_RECIPE,
+    "Keras BatchNormalization": dataclasses.replace(DEFAULT_RECIPE, model_name="fast_cnn_keras_bn"),
+    "batch norm without scale": dataclasses.replace(DEFAULT_RECIPE, model_name="fast_cnn_no_bn_scale"),
+    "label smoothing 0.1": dataclasses.replace(DEFAULT_RECIPE, label_smoothing=0.1),
+    "weight EMA 0.99": dataclasses.replace(DEFAULT_RECIPE, weight_ema=0.99),
+    "shift ±2 px": dataclasses.replace(DEFAULT_RECIPE, model_name="fast_cnn_shift"),
+    "4 epochs": dataclasses.replace(DEFAULT_RECIPE, epochs=4),
 }
 
 #: Runs outside the comparisons, by name: the original post's whole recipe, once, with seed 0.

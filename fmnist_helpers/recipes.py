@@ -10,6 +10,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_RECIPE",
     "HEADLINE_RECIPE",
+    "METHOD_FIELDS",
     "PROFILES",
     "ORIGINAL_RECIPE",
     "Profile",
@@ -36,6 +37,15 @@ class Recipe:
         As in ``model.fit``.
     seed
         Seeds the initial weights, the shuffling and dropout (:func:`fmnist_helpers.seed_everything`).
+    label_smoothing
+        Train on labels that give the right class ``1 - label_smoothing`` plus an equal share
+        of ``label_smoothing`` to every class (``keras.losses.CategoricalCrossentropy``); 0: off.
+    weight_ema
+        Momentum of an exponential moving average of the weights, which replaces them at the
+        end of training (the optimizer's ``use_ema``); 0: off.
+
+    The last two are methods the speed appendix measures; chapter 5 trains without them, so
+    they are not among its papermill parameters.
     """
 
     model_name: str = "fast_cnn"
@@ -44,12 +54,19 @@ class Recipe:
     batch_size: int = 256
     epochs: int = 5
     seed: int = 0
+    label_smoothing: float = 0.0
+    weight_ema: float = 0.0
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs < 1:
             raise ValueError(
                 f"batch_size and epochs must be at least 1, got batch_size={self.batch_size}, "
                 f"epochs={self.epochs}"
+            )
+        if not 0 <= self.label_smoothing < 1 or not 0 <= self.weight_ema < 1:
+            raise ValueError(
+                f"label_smoothing and weight_ema must be in [0, 1), got "
+                f"label_smoothing={self.label_smoothing}, weight_ema={self.weight_ema}"
             )
 
     def total_steps(self, train_size: int) -> int:
@@ -69,6 +86,10 @@ DEFAULT_RECIPE = Recipe()
 #: The headline model (`make headline`): the default recipe with the fast CNN twice as wide and flipped
 #: training images (chapter 7 measures each of the two changes over several seeds).
 HEADLINE_RECIPE = dataclasses.replace(DEFAULT_RECIPE, model_name="wide_cnn_flips")
+
+
+#: Recipe fields that only the speed appendix's measure of methods changes (not chapter 5).
+METHOD_FIELDS: tuple[str, ...] = ("label_smoothing", "weight_ema")
 
 
 @dataclass(frozen=True)
@@ -93,10 +114,13 @@ class Profile:
     min_test_accuracy: float = 0.915
 
     def parameters(self) -> dict[str, Any]:
-        """The flat papermill parameters: ``profile``, every recipe field, and the rest."""
+        """The flat papermill parameters: ``profile``, the recipe's fields (but :data:`METHOD_FIELDS`), and the rest."""
+        fields = dataclasses.asdict(self.recipe)
+        for method in METHOD_FIELDS:
+            del fields[method]
         return {
             "profile": self.name,
-            **dataclasses.asdict(self.recipe),
+            **fields,
             "train_size": self.train_size,
             "min_test_accuracy": self.min_test_accuracy,
         }

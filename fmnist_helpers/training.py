@@ -106,7 +106,8 @@ def make_schedule(
 
 
 def make_optimizer(
-    name: str, learning_rate: float, total_steps: int | None = None, warmup_fraction: float = 0.1
+    name: str, learning_rate: float, total_steps: int | None = None, warmup_fraction: float = 0.1,
+    weight_ema: float = 0.0,
 ) -> keras.optimizers.Optimizer:
     """Build one of the book's optimizers with its learning-rate schedule.
 
@@ -121,6 +122,9 @@ def make_optimizer(
         ``"adam"``: Adam.
     learning_rate, total_steps, warmup_fraction
         The schedule, as in :func:`make_schedule`.
+    weight_ema
+        When above 0, keep an exponential moving average of the weights with this momentum
+        and put it in their place at the end of ``fit`` (Keras' ``use_ema``).
 
     Returns
     -------
@@ -132,15 +136,16 @@ def make_optimizer(
         If ``name`` is unknown or ``learning_rate`` is not positive.
     """
     schedule = make_schedule(name, learning_rate, total_steps, warmup_fraction)
+    ema: dict[str, Any] = {"use_ema": True, "ema_momentum": weight_ema} if weight_ema else {}
     if name == "original_sgd":
-        return keras.optimizers.SGD(learning_rate=schedule)
+        return keras.optimizers.SGD(learning_rate=schedule, **ema)
     if name == "original_momentum":
-        return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9)
+        return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, **ema)
     if name == "original_adam":
-        return keras.optimizers.Adam(learning_rate=schedule)
+        return keras.optimizers.Adam(learning_rate=schedule, **ema)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=True)
-    return keras.optimizers.Adam(learning_rate=schedule)
+        return keras.optimizers.SGD(learning_rate=schedule, momentum=0.9, nesterov=True, **ema)
+    return keras.optimizers.Adam(learning_rate=schedule, **ema)
 
 
 class EpochLogger(keras.callbacks.Callback):
@@ -238,12 +243,19 @@ def train_model(
             f"expected integer class labels of shape ({len(y_train)},), got shape {np.shape(y_train)}; "
             f"for one-hot labels use labels.argmax(axis=1)"
         )
+    loss: str | keras.losses.Loss = "sparse_categorical_crossentropy"
+    if recipe.label_smoothing:  # smoothing needs one-hot labels
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing)
+        y_train = keras.utils.to_categorical(y_train, 10)
+        if validation_data is not None:
+            validation_data = (validation_data[0], keras.utils.to_categorical(validation_data[1], 10))
     seed_everything(recipe.seed)
     model = build_model(recipe.model_name)
     model.compile(
         optimizer=make_optimizer(recipe.optimizer_name, recipe.learning_rate,
-                                 total_steps=recipe.total_steps(len(x_train))),
-        loss="sparse_categorical_crossentropy",
+                                 total_steps=recipe.total_steps(len(x_train)),
+                                 weight_ema=recipe.weight_ema),
+        loss=loss,
         metrics=["accuracy"],
     )
     return model.fit(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fmnist_helpers import DEFAULT_RECIPE, ORIGINAL_RECIPE
+from fmnist_helpers import DEFAULT_RECIPE, HEADLINE_RECIPE, ORIGINAL_RECIPE
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
 _spec = importlib.util.spec_from_file_location("train_speed", SCRIPT)
@@ -78,12 +78,13 @@ def test_a_unit_trains_the_books_recipes_through_train_model_on_the_seeds_split(
         raise Trained  # the recipe and the images are all this test needs; no training
 
     monkeypatch.setattr(fmnist_helpers, "train_model", recording_train_model)
-    for kind in ("default", "original"):
+    for kind in ("default", "original", "headline"):
         with pytest.raises(Trained):
             train_speed.run_unit(kind, seed=3, train_size=12)
     assert trained == [(dataclasses.replace(DEFAULT_RECIPE, seed=3), 12, 20),
-                       (dataclasses.replace(ORIGINAL_RECIPE, epochs=1, seed=3), 12, None)]
-    with pytest.raises(ValueError, match=r"unknown unit 'test'; expected 'original' or 'default'"):
+                       (dataclasses.replace(ORIGINAL_RECIPE, epochs=1, seed=3), 12, None),
+                       (dataclasses.replace(HEADLINE_RECIPE, seed=3), 12, 20)]
+    with pytest.raises(ValueError, match=r"unknown unit 'test'; expected 'original' or one of 'default', 'headline'"):
         train_speed.run_unit("test", seed=0, train_size=12)
 
 
