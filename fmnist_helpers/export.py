@@ -16,12 +16,13 @@ import keras
 import numpy as np
 
 from .data import CLASS_NAMES
-from .inference import DEFAULT_MODEL_PATH
+from .inference import DEFAULT_MODEL_PATH, HEADLINE_MODEL_NAME, best_model_path
 from .models import INPUT_SHAPE
 
 __all__ = [
     "EXPORT_PATH",
     "SOURCE_DIGEST_KEY",
+    "SOURCE_FILE_KEY",
     "export_onnx",
     "export_saved_model",
     "model_digest",
@@ -33,6 +34,8 @@ __all__ = [
 EXPORT_PATH = "book/data/model.onnx"
 #: The ONNX metadata key that records :func:`model_digest` of the model it was exported from.
 SOURCE_DIGEST_KEY = "keras_weights_sha256"
+#: The ONNX metadata key that records the file name of the model it was exported from.
+SOURCE_FILE_KEY = "keras_model_file"
 #: The repository's top folder when this package is used from a checkout.
 _CHECKOUT = Path(__file__).resolve().parent.parent
 
@@ -62,7 +65,8 @@ def model_digest(model: keras.Model) -> str:
     return digest.hexdigest()
 
 
-def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version: int | None = None) -> Path:
+def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version: int | None = None,
+                source_file: str = "") -> Path:
     """Export a Fashion-MNIST classifier to ONNX with ``model.export(path, format="onnx")``.
 
     The export takes a batch of preprocessed images, float32 of shape ``(n, 28, 28, 1)`` with
@@ -79,6 +83,9 @@ def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version:
         The ``.onnx`` file to write; its folder must exist.
     opset_version
         The ONNX opset; ``None`` leaves the choice to Keras (tf2onnx's default).
+    source_file
+        The name of the ``.keras`` file the model was loaded from, recorded under
+        :data:`SOURCE_FILE_KEY`; empty when unknown.
 
     Returns
     -------
@@ -112,6 +119,7 @@ def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version:
         "input": "float32 (n, 28, 28, 1): grayscale pixels / 255, light object on black",
         "output": "float32 (n, 10): class probabilities, in the order of class_names",
         "keras_version": keras.__version__,
+        SOURCE_FILE_KEY: source_file,
     }
     del exported.metadata_props[:]
     for key, value in metadata.items():
@@ -152,14 +160,18 @@ def read_export_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def export_saved_model(
-    model_path: str | os.PathLike[str] = DEFAULT_MODEL_PATH,
+    model_path: str | os.PathLike[str] | None = None,
     onnx_path: str | os.PathLike[str] = _CHECKOUT / EXPORT_PATH,
     force: bool = False,
 ) -> bool:
     """Export a saved model to ONNX unless the export already holds the same weights.
 
-    ``make book`` runs this after executing the chapters (``python -m fmnist_helpers.export``),
-    so the in-browser page always runs the model that chapter 5 saved. The new file is
+    ``make book`` runs this after executing the chapters (``python -m fmnist_helpers.export``)
+    and ``make headline`` after training the headline model, so the in-browser page runs the
+    book's best model: the headline model when it is saved here
+    (:func:`~fmnist_helpers.inference.best_model_path`), else chapter 5's. An export of the
+    headline model is kept when only chapter 5's model is here (a fresh clone's ``make book``
+    does not retrain the headline model); ``force`` replaces it. The new file is
     written beside the old one and moved into place only when complete; then the book's
     manifest is rewritten (:func:`~fmnist_helpers.book_files.write_manifest`) when the
     export is the book's own.
@@ -167,16 +179,17 @@ def export_saved_model(
     Parameters
     ----------
     model_path
-        A model saved with ``model.save(path)``; by default chapter 5's.
+        A model saved with ``model.save(path)``; by default the best one in ``artifacts/``.
     onnx_path
         The export; by default :data:`EXPORT_PATH` in this checkout.
     force
-        Export even when the recorded weights digest matches.
+        Export even when the recorded weights digest matches, or the export holds the
+        headline model and ``model_path`` is another.
 
     Returns
     -------
     bool
-        ``True`` when the export was (re)written, ``False`` when it was up to date.
+        ``True`` when the export was (re)written, ``False`` when it was up to date or kept.
 
     Raises
     ------
@@ -186,16 +199,20 @@ def export_saved_model(
     from .book_files import write_manifest
     from .evaluation import load_trained_model
 
+    model_path = Path(model_path) if model_path is not None else best_model_path()
     model = load_trained_model(model_path)
     onnx_path = Path(onnx_path)
     if not force and onnx_path.is_file():
-        if read_export_metadata(onnx_path).get(SOURCE_DIGEST_KEY) == model_digest(model):
+        metadata = read_export_metadata(onnx_path)
+        if metadata.get(SOURCE_DIGEST_KEY) == model_digest(model):
+            return False
+        if metadata.get(SOURCE_FILE_KEY) == HEADLINE_MODEL_NAME and model_path.name != HEADLINE_MODEL_NAME:
             return False
     onnx_path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(prefix=".partial-", suffix=".onnx", dir=onnx_path.parent)
     os.close(handle)
     try:
-        export_onnx(model, partial)
+        export_onnx(model, partial, source_file=model_path.name)
         os.replace(partial, onnx_path)
     finally:
         Path(partial).unlink(missing_ok=True)
@@ -211,16 +228,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Export the trained model to ONNX for the book's in-browser page, "
         "unless the export already holds its weights.",
     )
-    parser.add_argument("--model", default=str(DEFAULT_MODEL_PATH), help="saved .keras model (default: %(default)s)")
+    parser.add_argument("--model", default=None,
+                        help=f"saved .keras model (default: {DEFAULT_MODEL_PATH.parent / HEADLINE_MODEL_NAME} "
+                             f"if it exists, else {DEFAULT_MODEL_PATH})")
     parser.add_argument("--output", default=str(_CHECKOUT / EXPORT_PATH), help="ONNX file (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="export even when up to date")
     args = parser.parse_args(argv)
+    model = Path(args.model) if args.model else best_model_path()
     try:
-        written = export_saved_model(args.model, args.output, force=args.force)
+        written = export_saved_model(model, args.output, force=args.force)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"{'exported' if written else 'up to date'}: {args.output} (from {args.model})")
+    if written:
+        print(f"exported: {args.output} (from {model})")
+    elif read_export_metadata(args.output).get(SOURCE_FILE_KEY) == HEADLINE_MODEL_NAME != model.name:
+        print(f"kept: {args.output} holds the headline model, which is not saved here; "
+              f"`make headline` retrains it (--force exports {model} instead)")
+    else:
+        print(f"up to date: {args.output} (from {model})")
     return 0
 
 

@@ -32,7 +32,7 @@ __all__ = [
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "artifacts" / "model.keras"
 
 #: The file name under which ``make headline`` saves the headline model (the sweep's
-#: "wide CNN, flips" run), beside chapter 5's model.
+#: "best model" run, seed 0), beside chapter 5's model.
 HEADLINE_MODEL_NAME = "headline_model.keras"
 
 

@@ -8,7 +8,7 @@ import json
 import logging
 from types import SimpleNamespace
 
-from fmnist_helpers import CLASS_NAMES
+from fmnist_helpers import CLASS_NAMES, HEADLINE_MODEL_NAME
 from fmnist_helpers.book import BOOK_DIR
 from fmnist_helpers.export import EXPORT_PATH, SOURCE_DIGEST_KEY, read_export_metadata
 
@@ -43,6 +43,15 @@ def test_the_placeholders_are_filled_from_the_committed_export():
     assert size == f"{model.stat().st_size:,}"
     assert version == lock["packages"]["node_modules/onnxruntime-web"]["version"]
     assert json.loads(names) == list(CLASS_NAMES)
+
+
+def test_the_page_names_the_model_the_export_came_from():
+    source = ["@MODEL_SOURCE@"]
+    in_browser.fill_placeholders(SimpleNamespace(srcdir=str(ROOT), env=SimpleNamespace(
+        note_dependency=lambda path: None)), in_browser.PAGE, source)
+    recorded = read_export_metadata(ROOT / EXPORT_PATH).get("keras_model_file", "model.keras")
+    assert source == [in_browser.MODEL_SOURCES[recorded]]
+    assert set(in_browser.MODEL_SOURCES) == {HEADLINE_MODEL_NAME, "model.keras"}
 
 
 def test_other_pages_are_left_alone():

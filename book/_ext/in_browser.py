@@ -58,10 +58,20 @@ def _fix(source: Path) -> str:
     return "restore it from git"
 
 
+#: What the page says about the model, by the file name the export records it came from.
+MODEL_SOURCES = {
+    "headline_model.keras": "the book's best model: the wide CNN trained for 20 epochs on "
+                            "flipped and shifted images ([chapter 7](7_experiments.ipynb) "
+                            "reports its accuracy), saved by `make headline` as "
+                            "`artifacts/headline_model.keras`",
+    "model.keras": "chapter 5's fast CNN, the file chapters 6 and 8 load (`artifacts/model.keras`)",
+}
+
+
 def _replacements(root: Path) -> dict[str, str]:
     model = root / "book" / "data" / "model.onnx"
     replacements = {"@MODEL_SHA256@": "missing", "@SOURCE_DIGEST@": "missing", "@MODEL_BYTES@": "0",
-                    "@ORT_VERSION@": "missing", "@CLASS_NAMES@": "[]"}
+                    "@ORT_VERSION@": "missing", "@CLASS_NAMES@": "[]", "@MODEL_SOURCE@": "missing"}
     if model.is_file():
         import onnx  # pinned in requirements.txt with the export's other packages
 
@@ -71,6 +81,8 @@ def _replacements(root: Path) -> dict[str, str]:
         replacements["@SOURCE_DIGEST@"] = metadata.get("keras_weights_sha256", "missing")
         replacements["@MODEL_BYTES@"] = f"{model.stat().st_size:,}"
         replacements["@CLASS_NAMES@"] = json.dumps(json.loads(metadata.get("class_names", "[]")))
+        replacements["@MODEL_SOURCE@"] = MODEL_SOURCES.get(metadata.get("keras_model_file", "model.keras"),
+                                                           "missing")
     package = root / "node_modules" / "onnxruntime-web" / "package.json"
     if package.is_file():
         replacements["@ORT_VERSION@"] = json.loads(package.read_text())["version"]
