@@ -33,6 +33,7 @@ from .models import (
     INPUT_SHAPE,
     MODELS,
     build_fast_cnn,
+    build_best_cnn,
     build_wide_cnn_flips,
     build_mlp,
     build_model,
@@ -53,7 +54,7 @@ from .plotting import (
     plot_pixel_histogram,
     plot_probabilities,
 )
-from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, ORIGINAL_RECIPE, Recipe
+from .recipes import DEFAULT_RECIPE, HEADLINE_RECIPE, METHOD_FIELDS, ORIGINAL_RECIPE, WIDE_FLIPS_RECIPE, Recipe
 from .preprocessing import add_channel_axis, one_hot, preprocess_images, scale_pixels, split_validation
 from .training import (
     OPTIMIZERS,
@@ -79,11 +80,13 @@ __all__ = [
     "FILES",
     "HEADLINE_MODEL_NAME",
     "HEADLINE_RECIPE",
+    "METHOD_FIELDS",
     "INPUT_SHAPE",
     "MODELS",
     "MODEL_SEARCH_DIRS",
     "OPTIMIZERS",
     "ORIGINAL_RECIPE",
+    "WIDE_FLIPS_RECIPE",
     "DatasetError",
     "EpochLogger",
     "FusedBatchNormalization",
@@ -92,6 +95,7 @@ __all__ = [
     "add_channel_axis",
     "best_model_path",
     "build_fast_cnn",
+    "build_best_cnn",
     "build_wide_cnn_flips",
     "build_mlp",
     "build_model",
