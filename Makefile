@@ -15,7 +15,7 @@ TEST_PACKAGES ?= chromium
 # apt-get needs root: use sudo when we are not root.
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: book execute export site test test-fast test-network sweep headline benchmark setup system-packages test-packages data clean \
+.PHONY: book execute export site test test-fast test-network sweep headline benchmark methods setup system-packages test-packages data clean \
 	summary set-repository publish pdf dist release release-assets github-release
 
 book: execute site
@@ -54,8 +54,9 @@ test-fast: setup test-packages node_modules/.installed
 test-network: setup
 	$(PY) -m pytest -m network tests
 
-# Re-run the training chapter for every compared recipe and seed (62 runs, 5 seeds per recipe; not
-# timed whole: 24 of them took 39 minutes on 2 shared cores); writes
+# Re-run the training chapter for every compared recipe and the best model, each seed (66 runs,
+# 5 seeds per recipe, and the logistic-regression baseline; not timed whole: 24 of them took 39
+# minutes on 2 shared cores); writes
 # book/data/. The runs go to a local Dask cluster sized to the cores, or to an existing one
 # with SCHEDULER=tcp://HOST:8786.
 sweep: setup
@@ -74,6 +75,12 @@ headline: setup
 # probes; writes benchmarks/results/.
 benchmark: setup $(VENV)/.installed-benchmark
 	$(PY) benchmarks/train_speed.py $(if $(QUICK),--quick)
+
+# The speed appendix's methods, each one change of the default against it, paired by seed
+# (5 seeds, every run in its own process; about 25 minutes on 2 cores); writes
+# benchmarks/results/methods.json and .md.
+methods: setup
+	$(PY) benchmarks/methods.py
 
 $(VENV)/.installed-benchmark: requirements-benchmark.txt $(VENV)/.installed
 	$(PY) -m pip install -q -r requirements-benchmark.txt

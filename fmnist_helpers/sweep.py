@@ -58,9 +58,9 @@ HEADLINE_RUN = "best model"
 #: The run whose models are also scored with flip test-time augmentation (chapter 7).
 FLIP_TTA_RUN = "wide CNN, flips"
 
-#: The runs, by name: every recipe of :data:`~fmnist_helpers.experiments.COMPARISONS` (once
-#: per seed of :data:`~fmnist_helpers.experiments.SEEDS`), then the original post's whole
-#: 20-epoch recipe (once, seed 0).
+#: The runs, by name: every recipe of :data:`~fmnist_helpers.experiments.COMPARISONS` and the
+#: best model (once per seed of :data:`~fmnist_helpers.experiments.SEEDS`), then the original
+#: post's whole 20-epoch recipe (once, seed 0).
 SWEEP: dict[str, Recipe] = {**RECIPES, **SINGLE_RUNS}
 
 
@@ -663,8 +663,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--runs", nargs="+", choices=list(SWEEP), default=list(SWEEP),
                         help="runs to execute, each with all its seeds (default: all)")
     parser.add_argument("--seeds", nargs="+", type=int, metavar="SEED",
-                        help="run each name with these seeds only (default: 0 1 2 for the "
-                             "comparisons' recipes, 0 for the others)")
+                        help=f"run each name with these seeds only (default: "
+                             f"{' '.join(map(str, SEEDS))} for the comparisons' recipes and the "
+                             f"best model, 0 for the others)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="an existing Dask scheduler, such as tcp://10.0.0.5:8786 "
                              "(default: a local cluster sized to this machine's cores)")
