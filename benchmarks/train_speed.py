@@ -82,6 +82,7 @@ SETTINGS: dict[str, Any] = {
     "deterministic": True,  # tf.config.experimental.enable_op_determinism()
     "input": "numpy",  # "numpy" (model.fit on arrays) or "tf.data" (cached, prefetched)
     "jit_compile": False,  # XLA; Keras turns it off on CPU-only machines by default
+    "steps_per_execution": 1,  # training steps per call of the compiled function
     "train_size": None,  # images per epoch of a speed probe (default PROBE_IMAGES)
 }
 
@@ -99,6 +100,8 @@ RECIPES: dict[str, dict[str, Any]] = {
     "probe_nondeterministic": _probe("without op determinism", deterministic=False),
     "probe_tf_data": _probe("tf.data input pipeline (cache, shuffle, prefetch)", input="tf.data"),
     "probe_batch_512": _probe("batch size 512", batch_size=512),
+    "probe_steps_per_execution": _probe("8 steps per execution (compile's steps_per_execution)",
+                                        steps_per_execution=8),
     # Keras turns XLA off while op determinism is on, so this probe turns determinism off too.
     "probe_xla": _probe("XLA (jit_compile=True, without op determinism)", jit_compile=True,
                         deterministic=False),
@@ -109,10 +112,12 @@ RECIPES: dict[str, dict[str, Any]] = {
     "probe_torch": _probe("Keras' PyTorch backend", backend="torch"),
 }
 #: The default set, after the paired measure: the probes of the two changes chapter 7
-#: compares that change the time per epoch (batch norm, batch size) and bfloat16 (this CPU
-#: has AVX512-BF16), each against the default probe. The other probes ran in earlier
+#: compares that change the time per epoch (batch norm, batch size), bfloat16 (this CPU
+#: has AVX512-BF16), what op determinism costs, and steps per execution, each against the
+#: default probe. The other probes ran in earlier
 #: versions (XLA, JAX and PyTorch were all slower on a 2-core CPU); name them with --recipes.
-DEFAULT_SET = ("probe_default", "probe_no_batch_norm", "probe_batch_512", "probe_bf16")
+DEFAULT_SET = ("probe_default", "probe_no_batch_norm", "probe_batch_512", "probe_bf16",
+               "probe_nondeterministic", "probe_steps_per_execution")
 
 
 def forward_flops(model: Any) -> int:
@@ -157,7 +162,7 @@ def run_recipe(recipe: dict[str, Any], train_size: int) -> dict[str, Any]:
     steps = recipe["epochs"] * -(-len(x_train) // recipe["batch_size"])
     optimizer = fh.make_optimizer(recipe["optimizer"], recipe["learning_rate"], total_steps=steps)
     model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile=recipe["jit_compile"])
+                  jit_compile=recipe["jit_compile"], steps_per_execution=recipe["steps_per_execution"])
     fit_options: dict[str, Any] = {"epochs": recipe["epochs"], "verbose": 0, "callbacks": [timer]}
     if recipe["input"] == "tf.data":
         dataset = (tf.data.Dataset.from_tensor_slices((x_train, y_train)).cache()
