@@ -25,7 +25,9 @@ class FusedBatchNormalization(keras.layers.Layer):
 
     One difference from Keras: TensorFlow's kernel returns the batch variance with
     Bessel's correction (divided by n - 1, not n) for the running average. With the
-    thousands of values per channel of a batch, the two differ by under 0.1%.
+    thousands of values per channel of a batch, the two differ by under 0.1%. Under a
+    mixed-precision policy the normalization runs in float32, as Keras' layer does, and
+    returns the policy's compute dtype.
 
     Parameters
     ----------
@@ -48,15 +50,18 @@ class FusedBatchNormalization(keras.layers.Layer):
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
         channels = (input_shape[-1],)
+        # autocast=False: the weights stay float32 under mixed precision, as in Keras' layer.
         self.gamma = self.add_weight(shape=channels, initializer="ones", trainable=self.scale,
-                                     name="gamma")
-        self.beta = self.add_weight(shape=channels, initializer="zeros", name="beta")
+                                     name="gamma", autocast=False)
+        self.beta = self.add_weight(shape=channels, initializer="zeros", name="beta", autocast=False)
         self.moving_mean = self.add_weight(shape=channels, initializer="zeros", trainable=False,
-                                           name="moving_mean")
+                                           name="moving_mean", autocast=False)
         self.moving_variance = self.add_weight(shape=channels, initializer="ones", trainable=False,
-                                               name="moving_variance")
+                                               name="moving_variance", autocast=False)
 
     def call(self, inputs: Any, training: bool | None = False) -> Any:
+        if inputs.dtype != "float32":  # mixed precision: normalize in float32
+            return ops.cast(self.call(ops.cast(inputs, "float32"), training), inputs.dtype)
         if keras.backend.backend() != "tensorflow" or len(inputs.shape) != 4:
             return self._call_keras_ops(inputs, training)
         import tensorflow as tf

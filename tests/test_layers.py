@@ -57,6 +57,20 @@ def test_fused_batch_norm_gradients_match_keras(batch: np.ndarray) -> None:
         np.testing.assert_allclose(fused, reference, rtol=1e-3, atol=1e-3)
 
 
+def test_fused_batch_norm_trains_under_mixed_precision() -> None:
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = build_fast_cnn()
+        model.compile("adam", "sparse_categorical_crossentropy")
+        images = np.random.default_rng(1).random((64, 28, 28, 1)).astype("float32")
+        model.fit(images, np.arange(64) % 10, epochs=1, verbose=0)
+        layer = model.get_layer("batchnorm1")
+        assert layer.gamma.dtype == "float32"
+        assert layer(np.ones((2, 14, 14, 16), "float32")).dtype == "bfloat16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
 def test_fused_batch_norm_without_scale_does_not_train_it(batch: np.ndarray) -> None:
     layer = FusedBatchNormalization(scale=False)
     layer(batch)
