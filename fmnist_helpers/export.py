@@ -25,6 +25,7 @@ __all__ = [
     "SOURCE_FILE_KEY",
     "export_onnx",
     "export_saved_model",
+    "inference_model",
     "model_digest",
     "read_export_metadata",
 ]
@@ -63,6 +64,33 @@ def model_digest(model: keras.Model) -> str:
         digest.update(f"{values.dtype.str}{values.shape}".encode())
         digest.update(values.tobytes())
     return digest.hexdigest()
+
+
+def inference_model(model: keras.Model) -> keras.Model:
+    """The model as it predicts: a ``Sequential`` model without its random augmentation layers.
+
+    Keras' random preprocessing layers (``RandomFlip``, the book's ``RandomShift``: every
+    layer whose class name starts with ``Random``) pass images through unchanged when the
+    model predicts, but their traced graphs keep random operations that ONNX cannot express.
+    The copy shares the other layers, and so their weights, with ``model``.
+
+    Parameters
+    ----------
+    model
+        A trained model.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself when it is not ``Sequential`` or has no such layer.
+    """
+    if not isinstance(model, keras.Sequential):
+        return model
+    kept = [layer for layer in model.layers if not type(layer).__name__.startswith("Random")]
+    if len(kept) == len(model.layers):
+        return model
+    return keras.Sequential([keras.Input(shape=model.input_shape[1:], name="image"), *kept],
+                            name=model.name)
 
 
 def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version: int | None = None,
@@ -106,6 +134,8 @@ def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version:
             f"export a Fashion-MNIST classifier, such as the training chapter's model"
         )
     path = Path(path)
+    source = model
+    model = inference_model(model)
     signature = [keras.InputSpec(shape=(None, *INPUT_SHAPE), dtype="float32", name="image")]
     with warnings.catch_warnings():
         # Keras' numpy-2 patch of tf2onnx probes np.object, which numpy 2 warns about.
@@ -114,7 +144,7 @@ def export_onnx(model: keras.Model, path: str | os.PathLike[str], opset_version:
                      verbose=False)
     exported = onnx.load(str(path))
     metadata = {
-        SOURCE_DIGEST_KEY: model_digest(model),
+        SOURCE_DIGEST_KEY: model_digest(source),
         "class_names": json.dumps(list(CLASS_NAMES)),
         "input": "float32 (n, 28, 28, 1): grayscale pixels / 255, light object on black",
         "output": "float32 (n, 10): class probabilities, in the order of class_names",

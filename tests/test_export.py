@@ -115,6 +115,18 @@ def test_an_up_to_date_export_is_left_alone(tmp_path):
     assert [path.name for path in onnx_path.parent.iterdir()] == ["model.onnx"]  # no partial file left
 
 
+def test_a_model_with_augmentation_layers_exports_without_them(tmp_path):
+    from fmnist_helpers import build_best_cnn
+
+    keras.utils.set_random_seed(0)
+    model = build_best_cnn()  # RandomFlip and RandomShift: identity when predicting
+    images = np.random.default_rng(0).random((16, 28, 28, 1)).astype("float32")
+    assert [layer.name for layer in export.inference_model(model).layers][:2] == ["conv1", "pool1"]
+    path = export.export_onnx(model, tmp_path / "model.onnx")
+    assert np.abs(run_onnx(path, images) - model.predict(images, verbose=0)).max() < MAX_DIFFERENCE
+    assert export.read_export_metadata(path)[export.SOURCE_DIGEST_KEY] == export.model_digest(model)
+
+
 def test_an_export_of_the_headline_model_is_kept_until_forced(tmp_path):
     onnx_path = tmp_path / "model.onnx"
     tiny_model(seed=0).save(tmp_path / HEADLINE_MODEL_NAME)
