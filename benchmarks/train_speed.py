@@ -379,7 +379,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines += [
             "",
             "Speed probes: the default recipe with one change, best epoch after the first, "
-            "s/epoch scaled to 60,000 images.",
+            "s/epoch scaled to 60,000 images."
+            + (f" Note: {report['probes_rerun']}." if report.get("probes_rerun") else ""),
             "",
             "| probe | change | images | s/epoch | images/s | speed vs default probe | % of fp32 peak |",
             "|---|---|---|---|---|---|---|",
