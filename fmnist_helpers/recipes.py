@@ -43,10 +43,9 @@ class Recipe:
         of ``label_smoothing`` to every class (``keras.losses.CategoricalCrossentropy``); 0: off.
     weight_ema
         Momentum of an exponential moving average of the weights, which replaces them at the
-        end of training (the optimizer's ``use_ema``); 0: off.
-
-    The last two are methods the speed appendix measures; chapter 5 trains without them, so
-    they are not among its papermill parameters.
+        end of training (the optimizer's ``use_ema``); 0: off. This and ``label_smoothing``
+        are methods the speed appendix measures; chapter 5 trains without them, so they are
+        not among its papermill parameters.
     """
 
     model_name: str = "fast_cnn"
