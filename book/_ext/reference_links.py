@@ -43,7 +43,7 @@ SHORT_TYPE_NAMES = {"Path": "pathlib.Path", "Axes": "matplotlib.axes.Axes", "np.
                     "pd.DataFrame": "pandas.DataFrame"}
 
 #: The package's modules that the API reference documents, each with ``:members:``.
-DOCUMENTED_MODULES = ("data", "preprocessing", "models", "recipes", "training", "evaluation",
+DOCUMENTED_MODULES = ("data", "preprocessing", "models", "layers", "recipes", "training", "evaluation",
                       "plotting", "inference", "book", "book_files", "experiments", "sweep", "publish")
 
 #: The package each intersphinx key documents (its references start with this name).
