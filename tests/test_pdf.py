@@ -84,7 +84,8 @@ def test_every_page_of_the_book_is_in_the_text_and_the_outline(reader, text, pag
                 for entry in (titles(item) if isinstance(item, list) else [" ".join(item.title.split())])]
 
     assert title(page) in text
-    assert title(page) in titles(reader.outline)
+    # Chromium drops the space where a long heading wraps ("recipebuy?"): compare without spaces.
+    assert title(page).replace(" ", "") in [entry.replace(" ", "") for entry in titles(reader.outline)]
 
 
 @pytest.mark.slow
